@@ -1,0 +1,1 @@
+//! Conformance checking of recorded streams (`PROTOCOL.md` §5–§6).

@@ -1,0 +1,10 @@
+//! # agent37-stream
+//!
+//! (crate docs are written at the end of the first milestone)
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod check;
+pub mod protocol;
+pub mod sse;

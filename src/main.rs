@@ -1,0 +1,46 @@
+//! `agent37-stream`: decode SSE streams and check recorded agent37 turns.
+//!
+//! A thin layer over the library: each subcommand lives in `src/cli/`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// Decode Server-Sent Events and check recorded agent37 streams.
+#[derive(Debug, Parser)]
+#[command(name = "agent37-stream", version, about)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode an SSE stream into one JSON object per dispatched event (NDJSON).
+    Decode(cli::decode::DecodeArgs),
+    /// Check recorded agent37 streams against the Responses contract.
+    Check(cli::check::CheckArgs),
+    /// Serve recordings as a local agent37 gateway (for client tests).
+    #[cfg(feature = "serve")]
+    Serve(cli::serve::ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(err) => {
+            // clap prints help/version to stdout with success; usage errors exit 2.
+            let code = if err.use_stderr() { 2 } else { 0 };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    match args.command {
+        Command::Decode(a) => cli::decode::run(a),
+        Command::Check(a) => cli::check::run(a),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => cli::serve::run(a),
+    }
+}
