@@ -1,0 +1,169 @@
+//! [`ChunkDecoder`]: a push decoder that slices events out of the caller's
+//! own `Bytes` chunks, with no async runtime.
+
+use std::collections::VecDeque;
+
+use bytes::{Buf, Bytes, BytesMut};
+use memchr::memchr2;
+
+use super::parser::{Incomplete, Parser};
+use super::{DecodeError, Event, Limits, Utf8Bytes};
+
+/// Most bytes copied into the carry buffer between two limit checks, so a
+/// huge chunk cannot grow memory far past the limits.
+const CARRY_STEP: usize = 64 * 1024;
+
+/// A decoder you push `Bytes` chunks into and pull events out of.
+///
+/// An event that lies inside one chunk is sliced out of it without a copy:
+/// with an HTTP body whose chunks each hold whole events (as servers
+/// usually write them), no event data is ever copied. Only an event split
+/// across chunks is assembled in a carry buffer.
+///
+/// ```
+/// use agent37_stream::sse::ChunkDecoder;
+/// use bytes::Bytes;
+///
+/// let mut decoder = ChunkDecoder::new();
+/// decoder.push(Bytes::from_static(b"event: delta\ndata: {\"text\":\"He"));
+/// assert!(decoder.next_event()?.is_none()); // the event is not finished yet
+///
+/// decoder.push(Bytes::from_static(b"llo\"}\r\n\r\ndata: tail"));
+/// let event = decoder.next_event()?.expect("one event");
+/// assert_eq!(event.event_type(), "delta");
+/// assert_eq!(event.data(), r#"{"text":"Hello"}"#);
+///
+/// decoder.finish(); // end of stream: the unterminated "data: tail" is dropped
+/// assert!(decoder.next_event()?.is_none());
+/// assert_eq!(decoder.incomplete().map(|i| i.position.line), Some(3));
+/// # Ok::<(), agent37_stream::sse::DecodeError>(())
+/// ```
+#[derive(Debug)]
+pub struct ChunkDecoder {
+    parser: Parser,
+    /// Chunks pushed and not yet parsed (usually one).
+    chunks: VecDeque<Bytes>,
+    /// The start of an event that began in an earlier chunk.
+    carry: BytesMut,
+    finishing: bool,
+    done: bool,
+}
+
+impl ChunkDecoder {
+    /// A decoder with the default [`Limits`].
+    pub fn new() -> Self {
+        Self::with_limits(Limits::default())
+    }
+
+    /// A decoder with the given limits.
+    pub fn with_limits(limits: Limits) -> Self {
+        ChunkDecoder {
+            parser: Parser::new(limits),
+            chunks: VecDeque::new(),
+            carry: BytesMut::new(),
+            finishing: false,
+            done: false,
+        }
+    }
+
+    /// Hands the decoder the next chunk of the stream. Take the events it
+    /// completes with [`next_event`](Self::next_event).
+    pub fn push(&mut self, chunk: Bytes) {
+        if !chunk.is_empty() {
+            self.chunks.push_back(chunk);
+        }
+    }
+
+    /// Marks the end of the stream: [`next_event`](Self::next_event) then
+    /// drains what is left, and an unterminated last event is discarded (see
+    /// [`incomplete`](Self::incomplete)).
+    pub fn finish(&mut self) {
+        self.finishing = true;
+    }
+
+    /// The next complete event, or `None` when the pushed bytes hold no more
+    /// (push more, or [`finish`](Self::finish)).
+    ///
+    /// After an error the offending event is dropped and decoding can go on.
+    pub fn next_event(&mut self) -> Result<Option<Event>, DecodeError> {
+        loop {
+            if !self.carry.is_empty() {
+                if let Some(event) = self.parser.next_event(&mut self.carry)? {
+                    return Ok(Some(event));
+                }
+                if !self.carry.is_empty() && !self.feed_carry() {
+                    return self.end_of_input();
+                }
+                continue;
+            }
+            let Some(chunk) = self.chunks.front_mut() else {
+                return self.end_of_input();
+            };
+            let event = self.parser.next_event(chunk);
+            if chunk.is_empty() {
+                self.chunks.pop_front();
+            } else if matches!(event, Ok(None)) {
+                // The chunk ends inside an event: keep its start.
+                self.carry.extend_from_slice(chunk);
+                self.chunks.pop_front();
+            }
+            if let Some(event) = event? {
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    /// Moves the next line (or a bounded piece of one) of the pushed chunks
+    /// into the carry buffer. Returns `false` when there is nothing to move.
+    fn feed_carry(&mut self) -> bool {
+        let Some(chunk) = self.chunks.front_mut() else {
+            return false;
+        };
+        let take = match memchr2(b'\n', b'\r', chunk) {
+            Some(end) => end + 1,
+            None => chunk.len(),
+        }
+        .min(CARRY_STEP);
+        self.carry.extend_from_slice(&chunk[..take]);
+        chunk.advance(take);
+        if chunk.is_empty() {
+            self.chunks.pop_front();
+        }
+        true
+    }
+
+    fn end_of_input(&mut self) -> Result<Option<Event>, DecodeError> {
+        if self.finishing && !self.done {
+            self.done = true;
+            self.parser.finish(&mut self.carry);
+        }
+        Ok(None)
+    }
+
+    /// The last event id (see [`Decoder::last_event_id`](super::Decoder::last_event_id)).
+    pub fn last_event_id(&self) -> &Utf8Bytes {
+        self.parser.last_event_id()
+    }
+
+    /// The reconnection time in milliseconds, if a `retry` field set one.
+    pub fn retry(&self) -> Option<u64> {
+        self.parser.retry()
+    }
+
+    /// After [`finish`](Self::finish): the unterminated last event that was
+    /// discarded, if any.
+    pub fn incomplete(&self) -> Option<Incomplete> {
+        self.parser.incomplete()
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.parser.limits()
+    }
+}
+
+impl Default for ChunkDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}

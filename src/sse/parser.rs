@@ -1,0 +1,472 @@
+//! The event-stream state machine shared by every decoding front end.
+//!
+//! [`Parser`] reads lines out of a buffer the front end owns (a `BytesMut`
+//! filled by reads, or a `Bytes` chunk from an HTTP body) and keeps what it
+//! learns as offsets into that buffer, so a finished event's fields are
+//! slices of the buffer rather than copies. The front end appends bytes at
+//! the end; the parser removes bytes from the front once it no longer points
+//! into them.
+
+use bytes::{Buf, Bytes, BytesMut};
+use memchr::{memchr, memchr2};
+
+use super::{DecodeError, Event, Limits, Position, Utf8Bytes};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A buffer the parser can read lines from and cut finished blocks off.
+pub(crate) trait Buffer: AsRef<[u8]> {
+    /// Removes the first `n` bytes and returns them as shared bytes.
+    fn split_frozen(&mut self, n: usize) -> Bytes;
+    /// Removes the first `n` bytes.
+    fn discard(&mut self, n: usize);
+}
+
+impl Buffer for BytesMut {
+    fn split_frozen(&mut self, n: usize) -> Bytes {
+        self.split_to(n).freeze()
+    }
+    fn discard(&mut self, n: usize) {
+        self.advance(n);
+    }
+}
+
+impl Buffer for Bytes {
+    fn split_frozen(&mut self, n: usize) -> Bytes {
+        self.split_to(n)
+    }
+    fn discard(&mut self, n: usize) {
+        self.advance(n);
+    }
+}
+
+/// Bytes discarded at the end of a stream because no blank line ended them.
+///
+/// The WHATWG rules drop an unterminated last event silently; a conformance
+/// checker wants to say so, and where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Incomplete {
+    /// Where the discarded block (or unterminated line) starts.
+    pub position: Position,
+    /// How many bytes were discarded.
+    pub bytes: u64,
+}
+
+/// A half-open byte range into the parser's buffer.
+type Span = (usize, usize);
+
+#[derive(Debug, Default)]
+enum Data {
+    #[default]
+    None,
+    /// One `data` line so far: its value, still in the buffer.
+    One(Span),
+    /// Two or more lines, joined as they arrived (each byte copied once).
+    Joined(BytesMut),
+}
+
+/// What the parser knows of the block (event) being read.
+#[derive(Debug, Default)]
+struct Block {
+    /// Position of the first field line; `None` while only comments were seen.
+    start: Option<Position>,
+    /// Bytes of the block so far, each line counted with one byte of line end.
+    size: u64,
+    data: Data,
+    event_type: Option<Span>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Parser {
+    limits: Limits,
+    /// `buf[..scan]` has been searched for line ends.
+    scan: usize,
+    /// Start of the line being read.
+    line_start: usize,
+    /// The last line ended with a CR at the end of the buffer: an LF that
+    /// comes next belongs to that line end.
+    skip_lf: bool,
+    /// Whether the leading BOM question is settled.
+    bom_done: bool,
+    /// After a limit error: drop lines until the offending block ends.
+    skipping: bool,
+    /// Bytes of the current line were dropped while skipping, so an empty
+    /// remainder is not a blank line.
+    dropped_line: bool,
+    block: Block,
+    /// An `id` value seen in the current block, still in the buffer.
+    pending_id: Option<Span>,
+    last_id: Utf8Bytes,
+    retry: Option<u64>,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    /// Line number of the line starting at `line_start`.
+    line: u64,
+    incomplete: Option<Incomplete>,
+}
+
+impl Parser {
+    pub(crate) fn new(limits: Limits) -> Self {
+        Parser {
+            limits,
+            scan: 0,
+            line_start: 0,
+            skip_lf: false,
+            bom_done: false,
+            skipping: false,
+            dropped_line: false,
+            block: Block::default(),
+            pending_id: None,
+            last_id: Utf8Bytes::new(),
+            retry: None,
+            base: 0,
+            line: 1,
+            incomplete: None,
+        }
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    pub(crate) fn last_event_id(&self) -> &Utf8Bytes {
+        &self.last_id
+    }
+
+    pub(crate) fn retry(&self) -> Option<u64> {
+        self.retry
+    }
+
+    pub(crate) fn incomplete(&self) -> Option<Incomplete> {
+        self.incomplete
+    }
+
+    /// Reads lines from `buf` until an event is complete or the buffer runs
+    /// out. Bytes the parser no longer needs are removed from the front of
+    /// `buf`; the rest must be handed back, with more appended, next time.
+    pub(crate) fn next_event<B: Buffer>(
+        &mut self,
+        buf: &mut B,
+    ) -> Result<Option<Event>, DecodeError> {
+        if !self.bom_done && !self.settle_bom(buf) {
+            return Ok(None);
+        }
+        loop {
+            let bytes = buf.as_ref();
+            if self.skip_lf && self.scan < bytes.len() {
+                self.skip_lf = false;
+                if bytes[self.scan] == b'\n' {
+                    self.scan += 1;
+                    self.line_start = self.scan;
+                }
+            }
+            let Some(found) = memchr2(b'\n', b'\r', &bytes[self.scan..]) else {
+                self.scan = bytes.len();
+                return self.out_of_input(buf).map(|()| None);
+            };
+            let end = self.scan + found;
+            let mut next = end + 1;
+            if bytes[end] == b'\r' {
+                match bytes.get(next) {
+                    Some(b'\n') => next += 1,
+                    Some(_) => {}
+                    None => self.skip_lf = true,
+                }
+            }
+            let start = self.line_start;
+            let position = self.position_of(start);
+            let dropped = std::mem::take(&mut self.dropped_line);
+            self.line += 1;
+            self.line_start = next;
+            self.scan = next;
+
+            if start == end && !dropped {
+                if let Some(event) = self.end_block(buf) {
+                    return Ok(Some(event));
+                }
+                continue;
+            }
+            if self.skipping {
+                continue;
+            }
+            let first = bytes.get(start).copied();
+            if let Err(error) = self.check_line(position, end - start, first, true) {
+                self.enter_skipping(buf);
+                return Err(error);
+            }
+            self.field(buf.as_ref(), start, end, position);
+        }
+    }
+
+    /// Ends the stream: what is left in `buf` after every complete line is
+    /// discarded (and recorded as [`Incomplete`] when it held a field).
+    pub(crate) fn finish<B: Buffer>(&mut self, buf: &mut B) {
+        let bytes = buf.as_ref();
+        let rest = &bytes[self.line_start.min(bytes.len())..];
+        let partial_field = !rest.is_empty() && rest[0] != b':' && !self.dropped_line;
+        let position = match self.block.start {
+            _ if self.skipping => None,
+            Some(start) => Some(start),
+            None if partial_field => Some(self.position_of(self.line_start)),
+            None => None,
+        };
+        if let Some(position) = position {
+            let end = self.base + bytes.len() as u64;
+            self.incomplete = Some(Incomplete {
+                position,
+                bytes: end - position.offset,
+            });
+        }
+        // Complete `id` lines of the discarded block took effect all the same.
+        self.settle_pending_id(buf.as_ref());
+        self.block = Block::default();
+        self.skipping = false;
+        self.dropped_line = false;
+        self.bom_done = true;
+        let len = buf.as_ref().len();
+        self.scan = len;
+        self.line_start = len;
+        self.consume(buf, len);
+    }
+
+    fn position_of(&self, index: usize) -> Position {
+        Position {
+            offset: self.base + index as u64,
+            line: self.line,
+        }
+    }
+
+    /// Skips a leading BOM. Returns `false` while the buffer holds only a
+    /// proper prefix of one and more input is needed to decide.
+    fn settle_bom<B: Buffer>(&mut self, buf: &mut B) -> bool {
+        let bytes = buf.as_ref();
+        let n = bytes.len().min(BOM.len());
+        if bytes[..n] != BOM[..n] {
+            self.bom_done = true;
+        } else if n == BOM.len() {
+            self.bom_done = true;
+            buf.discard(BOM.len());
+            self.base += BOM.len() as u64;
+        }
+        self.bom_done
+    }
+
+    /// The buffer holds no line end past `scan`: check the partial line
+    /// against the limits and let go of every byte no span points into.
+    fn out_of_input<B: Buffer>(&mut self, buf: &mut B) -> Result<(), DecodeError> {
+        let len = buf.as_ref().len();
+        if self.skipping {
+            // Only the next line end matters now; the bytes before it do not.
+            if len > self.line_start {
+                self.dropped_line = true;
+            }
+            self.line_start = len;
+            self.consume(buf, len);
+            return Ok(());
+        }
+        if len > self.line_start {
+            let first = buf.as_ref().get(self.line_start).copied();
+            let position = self.position_of(self.line_start);
+            if let Err(error) = self.check_line(position, len - self.line_start, first, false) {
+                self.enter_skipping(buf);
+                self.dropped_line = true;
+                self.line_start = len;
+                self.consume(buf, len);
+                return Err(error);
+            }
+        }
+        // Keep `last_event_id()` exact between reads, at the cost of a copy
+        // in the rare case that a read ends inside a block with an `id` line.
+        self.settle_pending_id(buf.as_ref());
+        if self.retains_nothing() {
+            let processed = self.line_start;
+            self.consume(buf, processed);
+        }
+        Ok(())
+    }
+
+    /// Applies the limits to a line of `len` bytes starting at `position`;
+    /// `complete` says whether its line end has arrived. Whichever limit the
+    /// bytes cross first, in stream order, is the one reported, so the error
+    /// does not depend on how the input was chunked.
+    fn check_line(
+        &self,
+        position: Position,
+        len: usize,
+        first: Option<u8>,
+        complete: bool,
+    ) -> Result<(), DecodeError> {
+        let len = len as u64;
+        let max_line = self.limits.max_line_bytes as u64;
+        let max_event = self.limits.max_event_bytes as u64;
+        // For each limit, the byte of the line (1-based, the line end
+        // counting as one more) at which it is first exceeded.
+        let line_cross = (len > max_line).then_some(max_line + 1);
+        let in_event = self.block.start.is_some() || first != Some(b':');
+        let event_cross = if in_event {
+            let room = max_event.saturating_sub(self.block.size);
+            (len + u64::from(complete) > room).then_some(room + 1)
+        } else {
+            None
+        };
+        let too_large_event = DecodeError::EventTooLarge {
+            limit: self.limits.max_event_bytes,
+            position: self.block.start.unwrap_or(position),
+        };
+        match (line_cross, event_cross) {
+            (Some(l), Some(e)) if e < l => Err(too_large_event),
+            (Some(_), _) => Err(DecodeError::LineTooLarge {
+                limit: self.limits.max_line_bytes,
+                position,
+            }),
+            (None, Some(_)) => Err(too_large_event),
+            (None, None) => Ok(()),
+        }
+    }
+
+    /// After a limit error: the rest of the offending block is dropped, so
+    /// the stream can go on with the next event.
+    fn enter_skipping<B: Buffer>(&mut self, buf: &mut B) {
+        self.settle_pending_id(buf.as_ref());
+        self.block = Block::default();
+        self.skipping = true;
+        let processed = self.line_start;
+        self.consume(buf, processed);
+    }
+
+    /// Handles one complete, non-blank line `bytes[start..end]`.
+    fn field(&mut self, bytes: &[u8], start: usize, end: usize, position: Position) {
+        let line = &bytes[start..end];
+        let line_size = line.len() as u64 + 1;
+        if line[0] == b':' {
+            if self.block.start.is_some() {
+                self.block.size += line_size;
+            }
+            return;
+        }
+        if self.block.start.is_none() {
+            self.block.start = Some(position);
+        }
+        self.block.size += line_size;
+
+        let (name, mut value_start) = match memchr(b':', line) {
+            Some(colon) => (&line[..colon], start + colon + 1),
+            None => (line, end),
+        };
+        if bytes.get(value_start) == Some(&b' ') && value_start < end {
+            value_start += 1;
+        }
+        let value = (value_start, end);
+        match name {
+            b"data" => self.push_data(bytes, value),
+            b"event" => self.block.event_type = Some(value),
+            b"id" => {
+                if memchr(0, &bytes[value_start..end]).is_none() {
+                    self.pending_id = Some(value);
+                }
+            }
+            b"retry" => {
+                if let Some(ms) = parse_retry(&bytes[value_start..end]) {
+                    self.retry = Some(ms);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn push_data(&mut self, bytes: &[u8], (start, end): Span) {
+        let value = &bytes[start..end];
+        match &mut self.block.data {
+            Data::None => self.block.data = Data::One((start, end)),
+            Data::One((first_start, first_end)) => {
+                let first = &bytes[*first_start..*first_end];
+                let mut joined = BytesMut::with_capacity(2 * (first.len() + 1 + value.len()));
+                joined.extend_from_slice(first);
+                joined.extend_from_slice(b"\n");
+                joined.extend_from_slice(value);
+                self.block.data = Data::Joined(joined);
+            }
+            Data::Joined(joined) => {
+                joined.extend_from_slice(b"\n");
+                joined.extend_from_slice(value);
+            }
+        }
+    }
+
+    /// A blank line ended the block: dispatch it if it has data.
+    fn end_block<B: Buffer>(&mut self, buf: &mut B) -> Option<Event> {
+        let block = std::mem::take(&mut self.block);
+        let skipped = std::mem::take(&mut self.skipping);
+        let ended = self.line_start;
+        let Some(start) = block.start.filter(|_| !skipped) else {
+            self.consume(buf, ended);
+            return None;
+        };
+        if matches!(block.data, Data::None) {
+            self.settle_pending_id(buf.as_ref());
+            self.consume(buf, ended);
+            return None;
+        }
+        let frozen = buf.split_frozen(ended);
+        self.advance_base(ended);
+        if let Some((s, e)) = self.pending_id.take() {
+            self.last_id = Utf8Bytes::from_utf8_lossy(frozen.slice(s..e));
+        }
+        let data = match block.data {
+            Data::One((s, e)) => frozen.slice(s..e),
+            Data::Joined(joined) => joined.freeze(),
+            Data::None => Bytes::new(),
+        };
+        let event_type = block
+            .event_type
+            .filter(|(s, e)| s < e)
+            .map(|(s, e)| Utf8Bytes::from_utf8_lossy(frozen.slice(s..e)));
+        Some(Event {
+            event_type,
+            data: Utf8Bytes::from_utf8_lossy(data),
+            id: self.last_id.clone(),
+            position: start,
+        })
+    }
+
+    /// Turns a pending `id` span into the last event id, by copying it.
+    fn settle_pending_id(&mut self, bytes: &[u8]) {
+        if let Some((s, e)) = self.pending_id.take() {
+            self.last_id = Utf8Bytes::from_utf8_lossy(Bytes::copy_from_slice(&bytes[s..e]));
+        }
+    }
+
+    fn retains_nothing(&self) -> bool {
+        self.pending_id.is_none()
+            && self.block.event_type.is_none()
+            && !matches!(self.block.data, Data::One(_))
+    }
+
+    /// Removes the first `n` bytes of `buf`, which no span may point into.
+    fn consume<B: Buffer>(&mut self, buf: &mut B, n: usize) {
+        if n > 0 {
+            buf.discard(n);
+            self.advance_base(n);
+        }
+    }
+
+    fn advance_base(&mut self, n: usize) {
+        self.base += n as u64;
+        self.scan -= n;
+        self.line_start -= n;
+    }
+}
+
+/// A `retry` value: ASCII digits only, and small enough for a `u64`.
+fn parse_retry(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
+    }
+    value.iter().try_fold(0u64, |ms, &b| {
+        if b.is_ascii_digit() {
+            ms.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
