@@ -7,4 +7,7 @@
 
 pub mod check;
 pub mod protocol;
+#[cfg(feature = "serve")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
+pub mod serve;
 pub mod sse;

@@ -1,0 +1,1 @@
+//! A local agent37 gateway that replays recordings (feature `serve`).
