@@ -7,9 +7,9 @@
 /// gets [`DecodeError::LineTooLarge`](super::DecodeError::LineTooLarge) once
 /// the line passes `max_line_bytes`, not an ever-growing buffer.
 ///
-/// Sizes count the bytes of an event's block from its first field line,
-/// comments inside it included, with each line end counted as one byte
-/// (so CRLF and LF streams measure alike).
+/// An event's size is the bytes of its block as they came over the wire,
+/// from its first field line up to (not including) the blank line that ends
+/// it, comments and line ends included.
 ///
 /// ```
 /// use agent37_stream::sse::{Decoder, Limits};

@@ -152,14 +152,15 @@ impl Parser {
             return Ok(None);
         }
         loop {
-            let bytes = buf.as_ref();
-            if self.skip_lf && self.scan < bytes.len() {
+            if self.skip_lf && self.scan < buf.as_ref().len() {
                 self.skip_lf = false;
-                if bytes[self.scan] == b'\n' {
+                if buf.as_ref()[self.scan] == b'\n' {
                     self.scan += 1;
                     self.line_start = self.scan;
+                    self.count_lf_of_crlf(buf)?;
                 }
             }
+            let bytes = buf.as_ref();
             let Some(found) = memchr2(b'\n', b'\r', &bytes[self.scan..]) else {
                 self.scan = bytes.len();
                 return self.out_of_input(buf).map(|()| None);
@@ -190,12 +191,44 @@ impl Parser {
                 continue;
             }
             let first = bytes.get(start).copied();
+            let crlf = next == end + 2;
             if let Err(error) = self.check_line(position, end - start, first, true) {
                 self.enter_skipping(buf);
                 return Err(error);
             }
+            let (start, end) = if self.block.start.is_none() && first != Some(b':') && start > 0 {
+                // A block starts: whatever came before it (comments, earlier
+                // blocks) is no longer needed, so memory holds one event.
+                self.consume(buf, start);
+                (0, end - start)
+            } else {
+                (start, end)
+            };
             self.field(buf.as_ref(), start, end, position);
+            if crlf {
+                self.count_lf_of_crlf(buf)?;
+            }
         }
+    }
+
+    /// Counts the LF of a CRLF toward the event's size. The CR was counted
+    /// with its line, and the LF is counted on its own, whether or not it
+    /// arrived in the same read, so the limit trips at the same byte (and
+    /// after the same fields took effect) however the stream was split.
+    fn count_lf_of_crlf<B: Buffer>(&mut self, buf: &mut B) -> Result<(), DecodeError> {
+        let Some(start) = self.block.start.filter(|_| !self.skipping) else {
+            return Ok(());
+        };
+        self.block.size += 1;
+        if self.block.size <= self.limits.max_event_bytes as u64 {
+            return Ok(());
+        }
+        let error = DecodeError::EventTooLarge {
+            limit: self.limits.max_event_bytes,
+            position: start,
+        };
+        self.enter_skipping(buf);
+        Err(error)
     }
 
     /// Ends the stream: what is left in `buf` after every complete line is
@@ -270,6 +303,8 @@ impl Parser {
             if let Err(error) = self.check_line(position, len - self.line_start, first, false) {
                 self.enter_skipping(buf);
                 self.dropped_line = true;
+                let len = buf.as_ref().len();
+                self.scan = len;
                 self.line_start = len;
                 self.consume(buf, len);
                 return Err(error);

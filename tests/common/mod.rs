@@ -169,3 +169,5 @@ pub fn vectors() -> Vec<Vector> {
         })
         .collect()
 }
+
+pub mod reference;
