@@ -36,7 +36,11 @@ fn every_vector_decodes_to_its_events_at_any_chunk_size() {
             let got: Vec<(String, String, String)> = lines(&output)
                 .iter()
                 .map(|l| {
-                    assert_eq!(l.as_object().unwrap().len(), 4, "exactly the four fields of §6");
+                    assert_eq!(
+                        l.as_object().unwrap().len(),
+                        4,
+                        "exactly the four fields of §6"
+                    );
                     (
                         l["event"].as_str().unwrap().to_owned(),
                         l["data"].as_str().unwrap().to_owned(),
@@ -44,7 +48,11 @@ fn every_vector_decodes_to_its_events_at_any_chunk_size() {
                     )
                 })
                 .collect();
-            assert_eq!(got, vector.expected, "{} at chunk size {chunk:?}", vector.name);
+            assert_eq!(
+                got, vector.expected,
+                "{} at chunk size {chunk:?}",
+                vector.name
+            );
         }
     }
 }
@@ -60,14 +68,20 @@ fn lines_have_the_fields_of_protocol_section_6_in_order() {
 
 #[test]
 fn each_line_carries_the_retry_in_force_at_dispatch() {
-    let output = decode(&[], b"data: a\n\nretry: 250\ndata: b\n\nretry: x\ndata: c\n\n");
+    let output = decode(
+        &[],
+        b"data: a\n\nretry: 250\ndata: b\n\nretry: x\ndata: c\n\n",
+    );
     let retries: Vec<_> = lines(&output).iter().map(|l| l["retry"].clone()).collect();
     assert_eq!(retries, [serde_json::Value::Null, 250.into(), 250.into()]);
 }
 
 #[test]
 fn a_file_argument_and_dash_read_the_same_stream() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/conformance/real/openai-chat-content.sse");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/conformance/real/openai-chat-content.sse"
+    );
     let from_file = decode(&[path], b"");
     let from_stdin = decode(&["-"], &std::fs::read(path).unwrap());
     assert!(from_file.status.success());
@@ -77,12 +91,21 @@ fn a_file_argument_and_dash_read_the_same_stream() {
 
 #[test]
 fn an_oversized_event_is_reported_and_skipped_with_exit_1() {
-    let output = decode(&["--max-event-bytes", "16"], b"data: small\n\ndata: far too large for the limit\n\ndata: after\n\n");
+    let output = decode(
+        &["--max-event-bytes", "16"],
+        b"data: small\n\ndata: far too large for the limit\n\ndata: after\n\n",
+    );
     assert_eq!(output.status.code(), Some(1));
-    let data: Vec<_> = lines(&output).iter().map(|l| l["data"].as_str().unwrap().to_owned()).collect();
+    let data: Vec<_> = lines(&output)
+        .iter()
+        .map(|l| l["data"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(data, ["small", "after"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("line 3") && stderr.contains("16 bytes"), "{stderr}");
+    assert!(
+        stderr.contains("line 3") && stderr.contains("16 bytes"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -8,11 +8,18 @@ use agent37_stream::sse::Limits;
 use common::{Outcome, every, vectors, via_chunks, via_codec, via_reader};
 
 type FrontEnd = fn(&[u8], &[usize], Limits) -> Outcome;
-const FRONT_ENDS: [(&str, FrontEnd); 3] =
-    [("codec", via_codec), ("chunks", via_chunks), ("reader", via_reader)];
+const FRONT_ENDS: [(&str, FrontEnd); 3] = [
+    ("codec", via_codec),
+    ("chunks", via_chunks),
+    ("reader", via_reader),
+];
 
 fn expect(name: &str, how: &str, got: Outcome, vector: &common::Vector) -> Result<(), String> {
-    let want = Outcome { events: vector.expected.clone(), retry: vector.retry, errors: vec![] };
+    let want = Outcome {
+        events: vector.expected.clone(),
+        retry: vector.retry,
+        errors: vec![],
+    };
     if got == want {
         Ok(())
     } else {
@@ -34,10 +41,16 @@ fn every_vector_whole_and_byte_at_a_time() {
             failures.extend(expect(&vector.name, &format!("{front}, whole"), whole, &vector).err());
             let cuts = every(1, vector.input.len());
             let bytes = decode(&vector.input, &cuts, Limits::default());
-            failures.extend(expect(&vector.name, &format!("{front}, 1 byte"), bytes, &vector).err());
+            failures
+                .extend(expect(&vector.name, &format!("{front}, 1 byte"), bytes, &vector).err());
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -50,12 +63,22 @@ fn every_vector_at_every_two_way_split() {
         for cut in (0..=vector.input.len()).step_by(stride) {
             for (front, decode) in FRONT_ENDS {
                 let got = decode(&vector.input, &[cut], Limits::default());
-                if let Err(e) = expect(&vector.name, &format!("{front}, split at {cut}"), got, &vector) {
+                if let Err(e) = expect(
+                    &vector.name,
+                    &format!("{front}, split at {cut}"),
+                    got,
+                    &vector,
+                ) {
                     failures.push(e);
                     break;
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -2,7 +2,8 @@
 //! with positions, and what a reconnecting client needs.
 
 use agent37_stream::sse::{
-    ChunkDecoder, DecodeError, Decoder, EventReader, EventStream, EventStreamError, Limits, Position,
+    ChunkDecoder, DecodeError, Decoder, EventReader, EventStream, EventStreamError, Limits,
+    Position,
 };
 use bytes::{Bytes, BytesMut};
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -18,17 +19,29 @@ async fn framed_read_over_an_async_reader() {
         use tokio::io::AsyncWriteExt;
         writer.write_all(TURN).await.unwrap();
     });
-    let events: Vec<_> = FramedRead::new(reader, Decoder::new()).try_collect().await.unwrap();
+    let events: Vec<_> = FramedRead::new(reader, Decoder::new())
+        .try_collect()
+        .await
+        .unwrap();
     write.await.unwrap();
     let kinds: Vec<_> = events.iter().map(|e| e.event_type().to_owned()).collect();
     assert_eq!(kinds, ["response.created", "response.output_text.delta"]);
-    assert_eq!(events[1].position(), Position { offset: 61, line: 6 });
+    assert_eq!(
+        events[1].position(),
+        Position {
+            offset: 61,
+            line: 6
+        }
+    );
 }
 
 #[tokio::test]
 async fn framed_read_over_an_http_body_stream() {
     // What reqwest's `bytes_stream()` gives: a stream of `Result<Bytes, E>`.
-    let body = stream::iter(TURN.chunks(5).map(|c| Ok::<_, std::io::Error>(Bytes::copy_from_slice(c))));
+    let body = stream::iter(
+        TURN.chunks(5)
+            .map(|c| Ok::<_, std::io::Error>(Bytes::copy_from_slice(c))),
+    );
     let events: Vec<_> = FramedRead::new(StreamReader::new(body), Decoder::new())
         .try_collect()
         .await
@@ -45,17 +58,28 @@ async fn event_stream_reports_transport_errors_after_the_events_before_them() {
     ]);
     let mut events = EventStream::new(body);
     assert_eq!(events.next().await.unwrap().unwrap().data(), "one");
-    assert!(matches!(events.next().await, Some(Err(EventStreamError::Transport("connection reset")))));
+    assert!(matches!(
+        events.next().await,
+        Some(Err(EventStreamError::Transport("connection reset")))
+    ));
 }
 
 #[tokio::test]
 async fn event_stream_reports_the_discarded_tail_at_the_end() {
-    let body = stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"data: one\n\ndata: unfinished"))]);
+    let body = stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(
+        b"data: one\n\ndata: unfinished",
+    ))]);
     let mut events = EventStream::new(body);
     assert_eq!(events.next().await.unwrap().unwrap().data(), "one");
     assert!(events.next().await.is_none());
     let tail = events.decoder().incomplete().expect("tail reported");
-    assert_eq!(tail.position, Position { offset: 11, line: 3 });
+    assert_eq!(
+        tail.position,
+        Position {
+            offset: 11,
+            line: 3
+        }
+    );
     assert_eq!(tail.bytes, 16);
 }
 
@@ -66,7 +90,10 @@ fn an_event_inside_one_chunk_is_not_copied() {
     decoder.push(chunk.clone());
     let event = decoder.next_event().unwrap().unwrap();
     let range = chunk.as_ptr_range();
-    assert!(range.contains(&event.data_bytes().as_bytes().as_ptr()), "data is a slice of the chunk");
+    assert!(
+        range.contains(&event.data_bytes().as_bytes().as_ptr()),
+        "data is a slice of the chunk"
+    );
     assert!(range.contains(&event.explicit_type().unwrap().as_bytes().as_ptr()));
 }
 
@@ -80,7 +107,9 @@ fn an_event_inside_the_read_buffer_is_not_copied() {
 
 #[test]
 fn invalid_utf8_becomes_replacement_characters() {
-    let events: Vec<_> = EventReader::new(&b"event: a\xFFb\ndata: \xF0\x9F\x98\n\n"[..]).collect::<Result<_, _>>().unwrap();
+    let events: Vec<_> = EventReader::new(&b"event: a\xFFb\ndata: \xF0\x9F\x98\n\n"[..])
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert_eq!(events[0].event_type(), "a\u{FFFD}b");
     assert_eq!(events[0].data(), "\u{FFFD}");
 }
@@ -88,8 +117,12 @@ fn invalid_utf8_becomes_replacement_characters() {
 #[test]
 fn an_id_with_nul_is_ignored_and_the_last_id_persists() {
     let mut decoder = ChunkDecoder::new();
-    decoder.push(Bytes::from_static(b"id: 1\ndata: a\n\nid: 2\0\ndata: b\n\ndata: c\n\nid\ndata: d\n\n"));
-    let ids: Vec<_> = std::iter::from_fn(|| decoder.next_event().unwrap()).map(|e| e.id().to_owned()).collect();
+    decoder.push(Bytes::from_static(
+        b"id: 1\ndata: a\n\nid: 2\0\ndata: b\n\ndata: c\n\nid\ndata: d\n\n",
+    ));
+    let ids: Vec<_> = std::iter::from_fn(|| decoder.next_event().unwrap())
+        .map(|e| e.id().to_owned())
+        .collect();
     assert_eq!(ids, ["1", "1", "1", ""]);
 }
 
@@ -113,7 +146,13 @@ fn an_oversized_event_is_a_typed_error_with_limit_and_position_and_decoding_goes
     match reader.next().unwrap() {
         Err(DecodeError::EventTooLarge { limit, position }) => {
             assert_eq!(limit, 32);
-            assert_eq!(position, Position { offset: 18, line: 4 });
+            assert_eq!(
+                position,
+                Position {
+                    offset: 18,
+                    line: 4
+                }
+            );
         }
         other => panic!("expected EventTooLarge, got {other:?}"),
     }
@@ -125,10 +164,15 @@ fn an_oversized_event_is_a_typed_error_with_limit_and_position_and_decoding_goes
 fn an_oversized_line_is_a_typed_error_even_in_a_comment() {
     let limits = Limits::default().max_line_bytes(10);
     let mut decoder = ChunkDecoder::with_limits(limits);
-    decoder.push(Bytes::from_static(b"data: a\n\n: a comment longer than ten\n\ndata: b\n\n"));
+    decoder.push(Bytes::from_static(
+        b"data: a\n\n: a comment longer than ten\n\ndata: b\n\n",
+    ));
     assert_eq!(decoder.next_event().unwrap().unwrap().data(), "a");
     let error = decoder.next_event().unwrap_err();
-    assert!(matches!(error, DecodeError::LineTooLarge { limit: 10, .. }), "{error}");
+    assert!(
+        matches!(error, DecodeError::LineTooLarge { limit: 10, .. }),
+        "{error}"
+    );
     assert_eq!(error.position(), Some(Position { offset: 9, line: 3 }));
     assert_eq!(decoder.next_event().unwrap().unwrap().data(), "b");
 }
@@ -136,14 +180,25 @@ fn an_oversized_line_is_a_typed_error_even_in_a_comment() {
 #[test]
 fn a_stream_that_ends_mid_line_discards_the_event_and_says_where() {
     let mut decoder = ChunkDecoder::new();
-    decoder.push(Bytes::from_static(b"data: whole\n\n: note\nevent: x\ndata: cut"));
+    decoder.push(Bytes::from_static(
+        b"data: whole\n\n: note\nevent: x\ndata: cut",
+    ));
     assert_eq!(decoder.next_event().unwrap().unwrap().data(), "whole");
     assert!(decoder.next_event().unwrap().is_none());
-    assert!(decoder.incomplete().is_none(), "nothing is discarded before the end");
+    assert!(
+        decoder.incomplete().is_none(),
+        "nothing is discarded before the end"
+    );
     decoder.finish();
     assert!(decoder.next_event().unwrap().is_none());
     let tail = decoder.incomplete().unwrap();
-    assert_eq!(tail.position, Position { offset: 20, line: 4 });
+    assert_eq!(
+        tail.position,
+        Position {
+            offset: 20,
+            line: 4
+        }
+    );
     assert_eq!(tail.bytes, 18);
 }
 
@@ -159,7 +214,12 @@ fn a_trailing_comment_is_not_an_incomplete_event() {
 #[test]
 fn positions_count_lines_of_every_line_end_kind() {
     let input = b"\xEF\xBB\xBFdata: 1\r\n\r\ndata: 2\r\rdata: 3\n\n";
-    let events: Vec<_> = EventReader::new(&input[..]).collect::<Result<_, _>>().unwrap();
-    let positions: Vec<_> = events.iter().map(|e| (e.position().line, e.position().offset)).collect();
+    let events: Vec<_> = EventReader::new(&input[..])
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let positions: Vec<_> = events
+        .iter()
+        .map(|e| (e.position().line, e.position().offset))
+        .collect();
     assert_eq!(positions, [(1, 3), (3, 14), (5, 23)]);
 }

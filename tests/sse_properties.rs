@@ -146,7 +146,10 @@ fn a_gibibyte_line_with_no_line_end_does_not_grow_memory() {
     for _ in 0..1024 {
         decoder.push(chunk.clone());
         while let Some(result) = decoder.next_event().transpose() {
-            assert!(matches!(result, Err(DecodeError::LineTooLarge { .. } | DecodeError::EventTooLarge { .. })));
+            assert!(matches!(
+                result,
+                Err(DecodeError::LineTooLarge { .. } | DecodeError::EventTooLarge { .. })
+            ));
             errors += 1;
         }
         buf.extend_from_slice(&chunk);

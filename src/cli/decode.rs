@@ -38,7 +38,10 @@ pub fn run(args: DecodeArgs) -> ExitCode {
         Some(path) if path.as_os_str() != "-" => match std::fs::File::open(path) {
             Ok(file) => (path.display().to_string(), Box::new(file)),
             Err(error) => {
-                eprintln!("agent37-stream decode: cannot read {}: {error}", path.display());
+                eprintln!(
+                    "agent37-stream decode: cannot read {}: {error}",
+                    path.display()
+                );
                 return ExitCode::from(2);
             }
         },
@@ -47,7 +50,8 @@ pub fn run(args: DecodeArgs) -> ExitCode {
     let chunk_size = args
         .chunk_size
         .map_or(DEFAULT_READ, |n| usize::try_from(n).unwrap_or(usize::MAX));
-    let mut decoder = ChunkDecoder::with_limits(Limits::default().max_event_bytes(args.max_event_bytes));
+    let mut decoder =
+        ChunkDecoder::with_limits(Limits::default().max_event_bytes(args.max_event_bytes));
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut failed = false;
     let mut finishing = false;

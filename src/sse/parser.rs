@@ -395,11 +395,7 @@ impl Parser {
         match name {
             b"data" => self.push_data(bytes, value),
             b"event" => self.block.event_type = Some(value),
-            b"id" => {
-                if memchr(0, &bytes[value_start..end]).is_none() {
-                    self.pending_id = Some(value);
-                }
-            }
+            b"id" if memchr(0, &bytes[value_start..end]).is_none() => self.pending_id = Some(value),
             b"retry" => {
                 if let Some(ms) = parse_retry(&bytes[value_start..end]) {
                     self.retry = Some(ms);
@@ -504,4 +500,54 @@ fn parse_retry(value: &[u8]) -> Option<u64> {
             None
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(chunks: &[&[u8]]) -> Vec<(String, String)> {
+        let mut parser = Parser::new(Limits::default());
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            buf.extend_from_slice(chunk);
+            while let Some(e) = parser.next_event(&mut buf).unwrap() {
+                out.push((e.event_type().to_owned(), e.data().to_owned()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn retry_takes_ascii_digits_that_fit_in_u64() {
+        assert_eq!(parse_retry(b"0"), Some(0));
+        assert_eq!(parse_retry(b"0042"), Some(42));
+        assert_eq!(parse_retry(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_retry(b"18446744073709551616"), None);
+        assert_eq!(parse_retry(b""), None);
+        assert_eq!(parse_retry(b"1 "), None);
+        assert_eq!(parse_retry(b"+1"), None);
+    }
+
+    #[test]
+    fn a_bom_split_across_reads_is_still_skipped() {
+        let got = events(&[b"\xEF", b"\xBB", b"\xBFdata: x\n\n"]);
+        assert_eq!(got, [("message".to_owned(), "x".to_owned())]);
+    }
+
+    #[test]
+    fn a_cr_ending_one_read_and_an_lf_starting_the_next_are_one_line_end() {
+        // Two line ends would make a blank line and dispatch "a" early.
+        let got = events(&[b"data: a\r", b"\ndata: b\r", b"\n\r", b"\n"]);
+        assert_eq!(got, [("message".to_owned(), "a\nb".to_owned())]);
+    }
+
+    #[test]
+    fn processed_lines_are_released_while_a_block_has_not_started() {
+        let mut parser = Parser::new(Limits::default());
+        let mut buf = BytesMut::from(&b": one\n: two\n\n: three\n: fo"[..]);
+        assert!(parser.next_event(&mut buf).unwrap().is_none());
+        assert_eq!(&buf[..], b": fo", "only the unfinished line is kept");
+    }
 }

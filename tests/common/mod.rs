@@ -15,7 +15,11 @@ pub struct Outcome {
 }
 
 pub fn triple(e: &Event) -> (String, String, String) {
-    (e.event_type().to_owned(), e.data().to_owned(), e.id().to_owned())
+    (
+        e.event_type().to_owned(),
+        e.data().to_owned(),
+        e.id().to_owned(),
+    )
 }
 
 fn push_result(out: &mut Outcome, r: Result<Event, DecodeError>) {
@@ -29,7 +33,11 @@ fn push_result(out: &mut Outcome, r: Result<Event, DecodeError>) {
 pub fn via_codec(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
     let mut decoder = Decoder::with_limits(limits);
     let mut buf = BytesMut::new();
-    let mut out = Outcome { events: vec![], retry: None, errors: vec![] };
+    let mut out = Outcome {
+        events: vec![],
+        retry: None,
+        errors: vec![],
+    };
     let mut from = 0;
     for &to in cuts.iter().chain(std::iter::once(&input.len())) {
         buf.extend_from_slice(&input[from..to]);
@@ -56,7 +64,11 @@ pub fn via_codec(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
 /// Pushes `input` to a [`ChunkDecoder`] as `Bytes` chunks cut at `cuts`.
 pub fn via_chunks(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
     let mut decoder = ChunkDecoder::with_limits(limits);
-    let mut out = Outcome { events: vec![], retry: None, errors: vec![] };
+    let mut out = Outcome {
+        events: vec![],
+        retry: None,
+        errors: vec![],
+    };
     let input = Bytes::copy_from_slice(input);
     let mut from = 0;
     for &to in cuts.iter().chain(std::iter::once(&input.len())) {
@@ -82,7 +94,9 @@ pub fn via_reader(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
     }
     impl std::io::Read for Pieces {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let Some(mut piece) = self.pieces.pop_front() else { return Ok(0) };
+            let Some(mut piece) = self.pieces.pop_front() else {
+                return Ok(0);
+            };
             let n = piece.len().min(buf.len());
             buf[..n].copy_from_slice(&piece[..n]);
             if n < piece.len() {
@@ -100,7 +114,11 @@ pub fn via_reader(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
         from = to;
     }
     let mut reader = EventReader::with_limits(Pieces { pieces }, limits);
-    let mut out = Outcome { events: vec![], retry: None, errors: vec![] };
+    let mut out = Outcome {
+        events: vec![],
+        retry: None,
+        errors: vec![],
+    };
     for r in reader.by_ref() {
         push_result(&mut out, r);
     }
@@ -145,7 +163,10 @@ pub struct Vector {
 }
 
 pub fn vectors() -> Vec<Vector> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/conformance/sse-vectors.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/conformance/sse-vectors.json"
+    );
     let text = std::fs::read_to_string(path).expect("read vectors");
     let items: Vec<serde_json::Value> = serde_json::from_str(&text).expect("vectors are JSON");
     items

@@ -32,7 +32,11 @@ pub fn decode(input: &[u8]) -> (Vec<(String, String, String)>, Option<u64>) {
         if line.is_empty() {
             if !data.is_empty() {
                 data.pop(); // the last "\n"
-                let kind = if event_type.is_empty() { "message".to_owned() } else { event_type.clone() };
+                let kind = if event_type.is_empty() {
+                    "message".to_owned()
+                } else {
+                    event_type.clone()
+                };
                 events.push((kind, std::mem::take(&mut data), last_id.clone()));
             }
             data.clear();
