@@ -1,6 +1,54 @@
 //! # agent37-stream
 //!
-//! (crate docs are written at the end of the first milestone)
+//! Server-Sent Events done exactly, and the agent37 Responses streaming
+//! contract on top of them.
+//!
+//! The crate has three layers, each usable on its own:
+//!
+//! 1. [`sse`]: a generic event-stream decoder, exact to the WHATWG rules
+//!    whatever the chunking, zero-copy (an event's data is a slice of the
+//!    bytes it came in) and incremental (no byte is scanned twice). Use it
+//!    for any SSE API.
+//! 2. [`protocol`]: the agent37 contract as types: the eight typed events,
+//!    the ordering state machine with stable rule codes, folding a stream
+//!    into the final response (and resuming it after a dropped connection),
+//!    the two error envelopes, and the request body with its limits.
+//! 3. [`check`]: conformance diagnostics for recorded streams, as the
+//!    `agent37-stream check` command prints them.
+//!
+//! ## Decoding any SSE stream
+//!
+//! ```
+//! use agent37_stream::sse::ChunkDecoder;
+//! use bytes::Bytes;
+//!
+//! let mut decoder = ChunkDecoder::new();
+//! // A CR at the end of one read and an LF at the start of the next are one line end.
+//! decoder.push(Bytes::from_static(b"event: greeting\r"));
+//! decoder.push(Bytes::from_static(b"\ndata: hello\r\n\r\n"));
+//! let event = decoder.next_event()?.expect("one event");
+//! assert_eq!((event.event_type(), event.data()), ("greeting", "hello"));
+//! # Ok::<(), agent37_stream::sse::DecodeError>(())
+//! ```
+//!
+//! With tokio, [`sse::Decoder`] is a `tokio_util` codec for `FramedRead`, and
+//! [`sse::EventStream`] adapts an HTTP client's `Stream` of `Bytes`.
+//!
+//! ## Following an agent37 turn
+//!
+//! [`protocol::stream::ResponseStream`] turns a response body into validated,
+//! typed events and folds them into the final response, so a client writes
+//! one loop; see its documentation for an example.
+//!
+//! ## Features
+//!
+//! - `cli` (default): the `agent37-stream` binary and its `clap` dependency.
+//!   Library users can turn it off with `default-features = false`.
+//! - `serve`: `agent37-stream serve`, a local gateway replaying recordings
+//!   over HTTP for client tests (the `serve` module).
+//!
+//! The library forbids `unsafe` code; every buffer is bounded by
+//! [`sse::Limits`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

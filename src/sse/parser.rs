@@ -333,6 +333,9 @@ impl Parser {
     ) -> Result<(), DecodeError> {
         let len = len as u64;
         let max_line = self.limits.max_line_bytes as u64;
+        if len <= max_line && self.block.size + len < self.limits.max_event_bytes as u64 {
+            return Ok(());
+        }
         let max_event = self.limits.max_event_bytes as u64;
         // For each limit, the byte of the line (1-based, the line end
         // counting as one more) at which it is first exceeded.
@@ -384,9 +387,16 @@ impl Parser {
         }
         self.block.size += line_size;
 
-        let (name, mut value_start) = match memchr(b':', line) {
-            Some(colon) => (&line[..colon], start + colon + 1),
-            None => (line, end),
+        // The fields every stream uses skip the search for the colon.
+        let (name, mut value_start): (&[u8], usize) = if line.starts_with(b"data:") {
+            (b"data", start + 5)
+        } else if line.starts_with(b"event:") {
+            (b"event", start + 6)
+        } else {
+            match memchr(b':', line) {
+                Some(colon) => (&line[..colon], start + colon + 1),
+                None => (line, end),
+            }
         };
         if bytes.get(value_start) == Some(&b' ') && value_start < end {
             value_start += 1;
@@ -438,23 +448,40 @@ impl Parser {
             self.consume(buf, ended);
             return None;
         }
-        let frozen = buf.split_frozen(ended);
+        let block_bytes = buf.split_frozen(ended);
         self.advance_base(ended);
-        if let Some((s, e)) = self.pending_id.take() {
-            self.last_id = Utf8Bytes::from_utf8_lossy(frozen.slice(s..e));
-        }
-        let data = match block.data {
-            Data::One((s, e)) => frozen.slice(s..e),
-            Data::Joined(joined) => joined.freeze(),
-            Data::None => Bytes::new(),
+        // One UTF-8 check for the whole block: field values are cut at ASCII
+        // bytes, so when the block is valid every value is too.
+        let valid = std::str::from_utf8(&block_bytes).is_ok();
+        let text = |bytes: Bytes| {
+            if valid {
+                Utf8Bytes::from_checked(bytes)
+            } else {
+                Utf8Bytes::from_utf8_lossy(bytes)
+            }
         };
+        if let Some((s, e)) = self.pending_id.take() {
+            self.last_id = text(block_bytes.slice(s..e));
+        }
         let event_type = block
             .event_type
             .filter(|(s, e)| s < e)
-            .map(|(s, e)| Utf8Bytes::from_utf8_lossy(frozen.slice(s..e)));
+            .map(|(s, e)| text(block_bytes.slice(s..e)));
+        let data = match block.data {
+            Data::One((s, e)) => {
+                // Narrow the block to its data instead of slicing it: no
+                // reference count to raise and drop again.
+                let mut data = block_bytes;
+                data.truncate(e);
+                data.advance(s);
+                text(data)
+            }
+            Data::Joined(joined) => Utf8Bytes::from_utf8_lossy(joined.freeze()),
+            Data::None => Utf8Bytes::new(),
+        };
         Some(Event {
             event_type,
-            data: Utf8Bytes::from_utf8_lossy(data),
+            data,
             id: self.last_id.clone(),
             position: start,
         })

@@ -49,6 +49,12 @@ impl Utf8Bytes {
         }
     }
 
+    /// Wraps bytes the caller has already checked to be UTF-8.
+    pub(crate) fn from_checked(bytes: Bytes) -> Self {
+        debug_assert!(std::str::from_utf8(&bytes).is_ok());
+        Utf8Bytes(bytes)
+    }
+
     /// Takes `bytes` if they are valid UTF-8, without copying them.
     pub fn try_from_bytes(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
         std::str::from_utf8(&bytes)?;
