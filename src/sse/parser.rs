@@ -161,7 +161,13 @@ impl Parser {
                 }
             }
             let bytes = buf.as_ref();
-            let Some(found) = memchr2(b'\n', b'\r', &bytes[self.scan..]) else {
+            let rest = &bytes[self.scan..];
+            // A blank line (the end of every event) needs no search.
+            let found = match rest.first() {
+                Some(b'\n' | b'\r') => Some(0),
+                _ => memchr2(b'\n', b'\r', rest),
+            };
+            let Some(found) = found else {
                 self.scan = bytes.len();
                 return self.out_of_input(buf).map(|()| None);
             };
@@ -452,7 +458,7 @@ impl Parser {
         self.advance_base(ended);
         // One UTF-8 check for the whole block: field values are cut at ASCII
         // bytes, so when the block is valid every value is too.
-        let valid = std::str::from_utf8(&block_bytes).is_ok();
+        let valid = block_bytes.is_ascii() || std::str::from_utf8(&block_bytes).is_ok();
         let text = |bytes: Bytes| {
             if valid {
                 Utf8Bytes::from_checked(bytes)
