@@ -1,1 +1,1405 @@
-//! (in progress)
+//! Findings and the ordering state machine of the Responses contract
+//! (`PROTOCOL.md` §3 and §5).
+//!
+//! A [`Validator`] is fed one [`sse::Event`] at a time and reports each
+//! broken rule as a [`Finding`] with a stable [`Rule`] code; [`Validator::finish`]
+//! adds what only the end of the stream shows. It never panics, whatever it
+//! is fed, and keeps only the open tool calls and a fixed-size digest of the
+//! output text: its memory does not grow with the number of events.
+//!
+//! Where each finding points (`position` is always a block start of
+//! `PROTOCOL.md` §5, `event_index` the 0-based index among dispatched events):
+//!
+//! | rule | position and event index |
+//! |---|---|
+//! | `untyped-event`, `unknown-event` | the event |
+//! | `invalid-json`, `not-an-object`, `missing-field`, `wrong-type`, `invalid-value` | the event whose payload is broken |
+//! | `missing-created` | the first event (index 0) |
+//! | `duplicate-created` | the second (third, …) `response.created` |
+//! | `event-after-terminal` | each event after the terminal one |
+//! | `unmatched-tool-call` | the `completed`/`failed` event that closes nothing |
+//! | `unclosed-tool-call` | the `started` event left open (reported when the terminal event arrives) |
+//! | `output-text-mismatch` | the `response.completed` event |
+//! | `id-format` | the `response.created` event |
+//! | `missing-terminal` | the end of the stream (the position given to [`Validator::finish`]), no index |
+//! | `incomplete-event` | the discarded bytes at the end ([`Finding::incomplete_event`]), no index |
+//! | `event-too-large` | the oversized event's block ([`Finding::event_too_large`]) |
+//! | `replay-diverged` | the replayed event that differs ([`ReplayGuard`](super::fold::ReplayGuard)) |
+//!
+//! # Example: parse → validate → fold
+//!
+//! ```
+//! use agent37_stream::protocol::event::ResponseEvent;
+//! use agent37_stream::protocol::fold::TurnBuilder;
+//! use agent37_stream::protocol::machine::{Rule, Validator, ValidatorOptions};
+//! use agent37_stream::protocol::response::Status;
+//! use agent37_stream::sse::{Event, Position};
+//!
+//! let stream = [
+//!     Event::new("response.created", r#"{"id":"c91d2a7e84f04b6f9a3d5e1c0b87f4a2","instance_id":"inst_x7","session_id":"s1"}"#),
+//!     Event::new("response.output_text.delta", r#"{"text":"Hel"}"#),
+//!     Event::new("response.output_text.delta", r#"{"text":"lo"}"#),
+//!     Event::new("response.completed", r#"{"output_text":"Hello","usage":{"input_tokens":5,"output_tokens":2}}"#),
+//! ];
+//!
+//! let mut validator = Validator::new(ValidatorOptions::default());
+//! let mut turn = TurnBuilder::default();
+//! let mut findings = Vec::new();
+//! for sse in &stream {
+//!     let (parsed, found) = validator.parse_and_push(sse);
+//!     findings.extend(found);
+//!     if let Ok(event) = parsed {
+//!         turn.push(&event);
+//!     }
+//! }
+//! findings.extend(validator.finish(Position::START));
+//! assert!(findings.is_empty(), "{findings:?}");
+//!
+//! let turn = turn.finish();
+//! assert_eq!(turn.response.status, Status::Completed);
+//! assert_eq!(turn.response.output_text, "Hello");
+//!
+//! // A stream cut short is reported at its end.
+//! let mut validator = Validator::new(ValidatorOptions::default());
+//! assert!(validator.push(&stream[0]).is_empty());
+//! let end = validator.finish(Position { offset: 120, line: 3 });
+//! assert_eq!(end[0].rule, Rule::MissingTerminal);
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+
+use super::event::{EventKind, PayloadError, ResponseEvent, lenient_tool_name};
+use crate::sse::{self, Position};
+
+/// The stable rule codes of `PROTOCOL.md` §5.
+///
+/// ```
+/// use agent37_stream::protocol::machine::{Rule, Severity};
+///
+/// let rule: Rule = "unknown-event".parse().unwrap();
+/// assert_eq!(rule, Rule::UnknownEvent);
+/// assert_eq!(rule.to_string(), "unknown-event");
+/// assert_eq!(rule.severity(false), Severity::Warning);
+/// assert_eq!(rule.severity(true), Severity::Error);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// `untyped-event`: an event with no `event:` name.
+    UntypedEvent,
+    /// `unknown-event`: an event name outside the table.
+    UnknownEvent,
+    /// `invalid-json`: `data` is not JSON.
+    InvalidJson,
+    /// `not-an-object`: `data` is JSON but not an object.
+    NotAnObject,
+    /// `missing-field`: a required payload field is absent.
+    MissingField,
+    /// `wrong-type`: a payload field has the wrong JSON type.
+    WrongType,
+    /// `invalid-value`: right type, impossible value.
+    InvalidValue,
+    /// `missing-created`: the first event is not `response.created`.
+    MissingCreated,
+    /// `duplicate-created`: a second `response.created`.
+    DuplicateCreated,
+    /// `event-after-terminal`: any event after the terminal event.
+    EventAfterTerminal,
+    /// `missing-terminal`: the stream ends with no terminal event.
+    MissingTerminal,
+    /// `unmatched-tool-call`: a tool `completed`/`failed` with no open `started`.
+    UnmatchedToolCall,
+    /// `unclosed-tool-call`: a `started` still open at the terminal event.
+    UnclosedToolCall,
+    /// `output-text-mismatch`: `output_text` differs from the concatenated deltas.
+    OutputTextMismatch,
+    /// `id-format`: a response id that is not 32 hex characters.
+    IdFormat,
+    /// `incomplete-event`: bytes after the last blank line.
+    IncompleteEvent,
+    /// `event-too-large`: one event exceeds the configured size limit.
+    EventTooLarge,
+    /// `replay-diverged`: a replayed prefix differs from what was received.
+    ReplayDiverged,
+}
+
+impl Rule {
+    /// Every rule, in the order of the table in `PROTOCOL.md` §5.
+    pub const ALL: [Rule; 18] = [
+        Rule::UntypedEvent,
+        Rule::UnknownEvent,
+        Rule::InvalidJson,
+        Rule::NotAnObject,
+        Rule::MissingField,
+        Rule::WrongType,
+        Rule::InvalidValue,
+        Rule::MissingCreated,
+        Rule::DuplicateCreated,
+        Rule::EventAfterTerminal,
+        Rule::MissingTerminal,
+        Rule::UnmatchedToolCall,
+        Rule::UnclosedToolCall,
+        Rule::OutputTextMismatch,
+        Rule::IdFormat,
+        Rule::IncompleteEvent,
+        Rule::EventTooLarge,
+        Rule::ReplayDiverged,
+    ];
+
+    /// The kebab-case code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Rule::UntypedEvent => "untyped-event",
+            Rule::UnknownEvent => "unknown-event",
+            Rule::InvalidJson => "invalid-json",
+            Rule::NotAnObject => "not-an-object",
+            Rule::MissingField => "missing-field",
+            Rule::WrongType => "wrong-type",
+            Rule::InvalidValue => "invalid-value",
+            Rule::MissingCreated => "missing-created",
+            Rule::DuplicateCreated => "duplicate-created",
+            Rule::EventAfterTerminal => "event-after-terminal",
+            Rule::MissingTerminal => "missing-terminal",
+            Rule::UnmatchedToolCall => "unmatched-tool-call",
+            Rule::UnclosedToolCall => "unclosed-tool-call",
+            Rule::OutputTextMismatch => "output-text-mismatch",
+            Rule::IdFormat => "id-format",
+            Rule::IncompleteEvent => "incomplete-event",
+            Rule::EventTooLarge => "event-too-large",
+            Rule::ReplayDiverged => "replay-diverged",
+        }
+    }
+
+    /// The severity outside strict mode.
+    pub const fn default_severity(self) -> Severity {
+        match self {
+            Rule::UnknownEvent
+            | Rule::UnclosedToolCall
+            | Rule::OutputTextMismatch
+            | Rule::IdFormat
+            | Rule::IncompleteEvent => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    /// The severity in force: strict mode makes `unknown-event` an error.
+    pub const fn severity(self, strict: bool) -> Severity {
+        match self {
+            Rule::UnknownEvent if strict => Severity::Error,
+            _ => self.default_severity(),
+        }
+    }
+
+    /// What the rule means, in one line (the table's wording).
+    pub const fn description(self) -> &'static str {
+        match self {
+            Rule::UntypedEvent => "an event with no `event:` name",
+            Rule::UnknownEvent => "an event name outside the table",
+            Rule::InvalidJson => "`data` is not JSON",
+            Rule::NotAnObject => "`data` is JSON but not an object",
+            Rule::MissingField => "a required payload field is absent",
+            Rule::WrongType => "a payload field has the wrong JSON type",
+            Rule::InvalidValue => "right type, impossible value (negative tokens, …)",
+            Rule::MissingCreated => "the first event is not `response.created`",
+            Rule::DuplicateCreated => "a second `response.created`",
+            Rule::EventAfterTerminal => "any event after the terminal event",
+            Rule::MissingTerminal => "the stream ends with no terminal event",
+            Rule::UnmatchedToolCall => "a tool `completed`/`failed` with no open `started`",
+            Rule::UnclosedToolCall => "a `started` still open at the terminal event",
+            Rule::OutputTextMismatch => {
+                "`response.completed.output_text` differs from the concatenated `output_text` deltas"
+            }
+            Rule::IdFormat => "a response id that is not 32 hex characters",
+            Rule::IncompleteEvent => "bytes after the last blank line (discarded by SSE rules)",
+            Rule::EventTooLarge => "one event exceeds the configured size limit",
+            Rule::ReplayDiverged => "a replayed prefix differs from what was received before",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rule code that is not one of `PROTOCOL.md` §5.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown rule code `{0}`")]
+pub struct UnknownRule(pub String);
+
+impl FromStr for Rule {
+    type Err = UnknownRule;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Rule::ALL
+            .into_iter()
+            .find(|rule| rule.as_str() == s)
+            .ok_or_else(|| UnknownRule(s.to_owned()))
+    }
+}
+
+impl serde::Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// How bad a finding is. Orders `Warning < Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The stream is usable, but something is off.
+    Warning,
+    /// The stream breaks the contract.
+    Error,
+}
+
+impl Severity {
+    /// `warning` or `error`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A severity name other than `warning` or `error`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity `{0}` (expected `warning` or `error`)")]
+pub struct UnknownSeverity(pub String);
+
+impl FromStr for Severity {
+    type Err = UnknownSeverity;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "warning" => Ok(Severity::Warning),
+            "error" => Ok(Severity::Error),
+            other => Err(UnknownSeverity(other.to_owned())),
+        }
+    }
+}
+
+impl serde::Serialize for Severity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// One broken rule: what, how bad, and where.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Finding {
+    /// The rule code.
+    pub rule: Rule,
+    /// The severity in force (strict mode may raise it).
+    pub severity: Severity,
+    /// What happened, for a human, naming events and fields.
+    pub message: String,
+    /// Where the event concerned starts (its first field line), or the end of
+    /// the stream for stream-level findings.
+    pub position: Position,
+    /// The 0-based index of the event concerned; `None` for stream-level findings.
+    pub event_index: Option<usize>,
+}
+
+impl Finding {
+    /// A finding with an explicit severity.
+    pub fn new(
+        rule: Rule,
+        severity: Severity,
+        message: impl Into<String>,
+        position: Position,
+        event_index: Option<usize>,
+    ) -> Self {
+        Finding {
+            rule,
+            severity,
+            message: message.into(),
+            position,
+            event_index,
+        }
+    }
+
+    /// A finding with the rule's [default severity](Rule::default_severity).
+    pub fn with_default_severity(
+        rule: Rule,
+        message: impl Into<String>,
+        position: Position,
+        event_index: Option<usize>,
+    ) -> Self {
+        Finding::new(
+            rule,
+            rule.default_severity(),
+            message,
+            position,
+            event_index,
+        )
+    }
+
+    /// `incomplete-event`: bytes after the last blank line were discarded;
+    /// `position` is where they start.
+    pub fn incomplete_event(position: Position) -> Self {
+        Finding::with_default_severity(
+            Rule::IncompleteEvent,
+            "the stream ends inside an event (no blank line after it): its bytes are discarded",
+            position,
+            None,
+        )
+    }
+
+    /// `event-too-large`: the event starting at `position` is over `limit` bytes.
+    pub fn event_too_large(limit: usize, position: Position, event_index: Option<usize>) -> Self {
+        Finding::with_default_severity(
+            Rule::EventTooLarge,
+            format!("event exceeds the limit of {limit} bytes"),
+            position,
+            event_index,
+        )
+    }
+
+    /// The finding for a decoder error about the input (`event-too-large` for
+    /// an oversized event or line); `None` for I/O errors, which are not
+    /// about the stream's content.
+    pub fn from_decode_error(error: &sse::DecodeError, event_index: Option<usize>) -> Option<Self> {
+        match error {
+            sse::DecodeError::EventTooLarge { limit, position } => {
+                Some(Finding::event_too_large(*limit, *position, event_index))
+            }
+            sse::DecodeError::LineTooLarge { limit, position } => {
+                Some(Finding::with_default_severity(
+                    Rule::EventTooLarge,
+                    format!("a line of this event exceeds the limit of {limit} bytes"),
+                    *position,
+                    event_index,
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the finding is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}] at {}", self.severity, self.rule, self.position)?;
+        if let Some(index) = self.event_index {
+            write!(f, ", event {index}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// How the [`Validator`] judges.
+///
+/// ```
+/// use agent37_stream::protocol::machine::ValidatorOptions;
+///
+/// let options = ValidatorOptions::default().with_strict(true);
+/// assert!(options.strict);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ValidatorOptions {
+    /// Strict mode: `unknown-event` is an error instead of a warning.
+    pub strict: bool,
+}
+
+impl ValidatorOptions {
+    /// Sets strict mode.
+    pub const fn with_strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+}
+
+/// Whether `id` has the documented form of a response id: 32 hex characters.
+///
+/// ```
+/// use agent37_stream::protocol::machine::is_response_id;
+///
+/// assert!(is_response_id("c91d2a7e84f04b6f9a3d5e1c0b87f4a2"));
+/// assert!(!is_response_id("resp_123"));
+/// ```
+pub fn is_response_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Where an event was seen, for messages about later events.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    index: usize,
+    position: Position,
+    kind: EventKind,
+}
+
+/// A `response.tool_call.started` not yet closed.
+#[derive(Clone, Debug)]
+struct OpenCall {
+    tool: Box<str>,
+    index: usize,
+    position: Position,
+}
+
+/// A running digest of concatenated text: the same for any split of the
+/// same text, so deltas can be compared with `output_text` without keeping
+/// them. The bytes are mixed eight at a time as one stream (a split word
+/// waits in `pending`), plus the length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TextDigest {
+    hash: u64,
+    len: u64,
+    /// Bytes of an unfinished word; those past `pending_len` are zero.
+    pending: [u8; 8],
+    pending_len: usize,
+}
+
+impl TextDigest {
+    const fn new() -> Self {
+        TextDigest {
+            hash: 0x243f_6a88_85a3_08d3,
+            len: 0,
+            pending: [0; 8],
+            pending_len: 0,
+        }
+    }
+
+    fn mix(&mut self, word: [u8; 8]) {
+        let mixed = (self.hash ^ u64::from_le_bytes(word)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.hash = mixed ^ (mixed >> 29);
+    }
+
+    fn update(&mut self, text: &str) {
+        let mut rest = text.as_bytes();
+        self.len = self.len.saturating_add(rest.len() as u64);
+        if self.pending_len > 0 {
+            let (head, tail) = rest.split_at(rest.len().min(8 - self.pending_len));
+            for (slot, &byte) in self.pending.iter_mut().skip(self.pending_len).zip(head) {
+                *slot = byte;
+            }
+            self.pending_len += head.len();
+            rest = tail;
+            if self.pending_len < 8 {
+                return;
+            }
+            self.mix(self.pending);
+            self.pending = [0; 8];
+            self.pending_len = 0;
+        }
+        let mut words = rest.chunks_exact(8);
+        for word in &mut words {
+            let mut bytes = [0; 8];
+            bytes.copy_from_slice(word);
+            self.mix(bytes);
+        }
+        let tail = words.remainder();
+        for (slot, &byte) in self.pending.iter_mut().zip(tail) {
+            *slot = byte;
+        }
+        self.pending_len = tail.len();
+    }
+
+    fn of(text: &str) -> Self {
+        let mut digest = TextDigest::new();
+        digest.update(text);
+        digest
+    }
+}
+
+/// The ordering state machine of `PROTOCOL.md` §3.
+///
+/// Feed it every dispatched event in order with [`push`](Self::push) (or
+/// [`parse_and_push`](Self::parse_and_push) /
+/// [`push_parsed`](Self::push_parsed) when the typed event is wanted too),
+/// then call [`finish`](Self::finish) at the end of the stream. Each call
+/// returns the findings it made, an empty `Vec` (no allocation) when there
+/// are none; see the [module docs](self) for where each points.
+///
+/// Ordering follows event names, not payloads: a `response.completed` with a
+/// broken payload still ends the stream, and a tool event whose payload is
+/// broken still pairs by its `tool` field when that one is readable, so one
+/// mistake gives one finding, not a cascade.
+#[derive(Clone, Debug)]
+pub struct Validator {
+    options: ValidatorOptions,
+    next_index: usize,
+    created: Option<Seen>,
+    terminal: Option<Seen>,
+    open_calls: Vec<OpenCall>,
+    output_deltas: Option<TextDigest>,
+    finished: bool,
+    findings: Vec<Finding>,
+}
+
+impl Default for Validator {
+    fn default() -> Self {
+        Validator::new(ValidatorOptions::default())
+    }
+}
+
+impl Validator {
+    /// A validator at the start of a stream.
+    pub fn new(options: ValidatorOptions) -> Self {
+        Validator {
+            options,
+            next_index: 0,
+            created: None,
+            terminal: None,
+            open_calls: Vec::new(),
+            output_deltas: None,
+            finished: false,
+            findings: Vec::new(),
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> ValidatorOptions {
+        self.options
+    }
+
+    /// How many events were pushed (the index the next one gets).
+    pub fn events_seen(&self) -> usize {
+        self.next_index
+    }
+
+    /// Whether a `response.created` was seen.
+    pub fn has_created(&self) -> bool {
+        self.created.is_some()
+    }
+
+    /// Whether the terminal event was seen: a client stops reading here.
+    pub fn is_terminated(&self) -> bool {
+        self.terminal.is_some()
+    }
+
+    /// The tools of the calls started and not yet closed, oldest first.
+    pub fn open_tool_calls(&self) -> impl Iterator<Item = &str> {
+        self.open_calls.iter().map(|call| &*call.tool)
+    }
+
+    /// Checks one event, parsing its payload.
+    pub fn push(&mut self, event: &sse::Event) -> Vec<Finding> {
+        let parsed = ResponseEvent::from_sse(event);
+        self.check(event, parsed.as_ref())
+    }
+
+    /// Checks one event and returns its typed form too, so the caller parses
+    /// once.
+    pub fn parse_and_push<'e>(
+        &mut self,
+        event: &'e sse::Event,
+    ) -> (Result<ResponseEvent<'e>, PayloadError>, Vec<Finding>) {
+        let parsed = ResponseEvent::from_sse(event);
+        let findings = self.check(event, parsed.as_ref());
+        (parsed, findings)
+    }
+
+    /// Checks one event already parsed by [`ResponseEvent::from_sse`]
+    /// (`parsed` must be that result for `event`: ordering follows `event`'s
+    /// name, payload rules follow `parsed`).
+    pub fn push_parsed(
+        &mut self,
+        event: &sse::Event,
+        parsed: Result<&ResponseEvent<'_>, &PayloadError>,
+    ) -> Vec<Finding> {
+        self.check(event, parsed)
+    }
+
+    /// Counts an event that could not be read (an oversized one the decoder
+    /// skipped), so later indices match the recording. Returns its index.
+    ///
+    /// Its kind is unknown, so no ordering rule is applied to it; if it was
+    /// the first event, `missing-created` is not reported for the next one.
+    pub fn skip_event(&mut self) -> usize {
+        let index = self.next_index;
+        self.next_index = self.next_index.saturating_add(1);
+        index
+    }
+
+    /// Ends the stream: reports `missing-terminal` at `end` (where the
+    /// recording ends) when no terminal event came. Later calls report nothing.
+    pub fn finish(&mut self, end: Position) -> Vec<Finding> {
+        self.findings.clear();
+        if !self.finished && self.terminal.is_none() {
+            let message = if self.next_index == 0 {
+                "the stream has no events: expected `response.created`, then a terminal event"
+                    .to_owned()
+            } else {
+                format!(
+                    "the stream ends after {} event(s) without a terminal event \
+                     (`response.completed` or `response.failed`)",
+                    self.next_index
+                )
+            };
+            self.emit(Rule::MissingTerminal, message, end, None);
+        }
+        self.finished = true;
+        self.drain()
+    }
+
+    fn emit(&mut self, rule: Rule, message: String, position: Position, index: Option<usize>) {
+        let severity = rule.severity(self.options.strict);
+        self.findings
+            .push(Finding::new(rule, severity, message, position, index));
+    }
+
+    fn check(
+        &mut self,
+        event: &sse::Event,
+        parsed: Result<&ResponseEvent<'_>, &PayloadError>,
+    ) -> Vec<Finding> {
+        self.findings.clear();
+        let index = self.skip_event();
+        let position = event.position();
+        let name = event.event_type();
+        let kind = match event.explicit_type() {
+            Some(_) => EventKind::from_name(name),
+            None => EventKind::Unknown,
+        };
+        let at = Some(index);
+
+        if event.explicit_type().is_none() {
+            self.emit(
+                Rule::UntypedEvent,
+                "event has no `event:` name (it would be dispatched as `message`)".to_owned(),
+                position,
+                at,
+            );
+        } else if kind == EventKind::Unknown {
+            self.emit(
+                Rule::UnknownEvent,
+                format!("unknown event {}", quote(name)),
+                position,
+                at,
+            );
+        }
+        if let Err(error) = parsed {
+            self.emit(error.rule(), format!("`{name}`: {error}"), position, at);
+        }
+
+        if let Some(terminal) = self.terminal {
+            let message = format!(
+                "{} after the terminal event `{}` (event {}, {})",
+                quote(name),
+                terminal.kind.name().unwrap_or_default(),
+                terminal.index,
+                terminal.position
+            );
+            self.emit(Rule::EventAfterTerminal, message, position, at);
+            return self.drain();
+        }
+        if index == 0 && kind != EventKind::Created {
+            self.emit(
+                Rule::MissingCreated,
+                format!(
+                    "the first event is {}, expected `response.created`",
+                    quote(name)
+                ),
+                position,
+                at,
+            );
+        }
+        let seen = Seen {
+            index,
+            position,
+            kind,
+        };
+        let payload = parsed.ok();
+        match kind {
+            EventKind::Created => self.on_created(seen, payload),
+            EventKind::OutputTextDelta => {
+                if let Some(ResponseEvent::OutputTextDelta(delta)) = payload {
+                    self.output_deltas
+                        .get_or_insert_with(TextDigest::new)
+                        .update(&delta.text);
+                }
+            }
+            EventKind::ToolCallStarted => {
+                if let Some(tool) = tool_name(event, payload) {
+                    self.open_calls.push(OpenCall {
+                        tool: tool.into(),
+                        index,
+                        position,
+                    });
+                }
+            }
+            EventKind::ToolCallCompleted | EventKind::ToolCallFailed => {
+                if let Some(tool) = tool_name(event, payload) {
+                    self.on_tool_closed(seen, name, &tool);
+                }
+            }
+            EventKind::Completed | EventKind::Failed => self.on_terminal(seen, payload),
+            _ => {}
+        }
+        self.drain()
+    }
+
+    /// Hands the step's findings over. `Vec::new()` does not allocate, so a
+    /// clean event costs nothing here.
+    fn drain(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.findings)
+    }
+
+    fn on_created(&mut self, seen: Seen, payload: Option<&ResponseEvent<'_>>) {
+        if let Some(first) = self.created {
+            let message = format!(
+                "second `response.created` (the first is event {}, {})",
+                first.index, first.position
+            );
+            self.emit(
+                Rule::DuplicateCreated,
+                message,
+                seen.position,
+                Some(seen.index),
+            );
+            return;
+        }
+        self.created = Some(seen);
+        if let Some(ResponseEvent::Created(created)) = payload {
+            if !is_response_id(&created.id) {
+                let message = format!(
+                    "response id {} is not 32 hex characters",
+                    quote(&created.id)
+                );
+                self.emit(Rule::IdFormat, message, seen.position, Some(seen.index));
+            }
+        }
+    }
+
+    fn on_tool_closed(&mut self, seen: Seen, name: &str, tool: &str) {
+        // No call id: the oldest open call of the same tool is the one closed.
+        match self.open_calls.iter().position(|call| &*call.tool == tool) {
+            Some(open) => {
+                self.open_calls.remove(open);
+            }
+            None => {
+                let message = format!(
+                    "`{name}` for tool {} with no open `response.tool_call.started`",
+                    quote(tool)
+                );
+                self.emit(
+                    Rule::UnmatchedToolCall,
+                    message,
+                    seen.position,
+                    Some(seen.index),
+                );
+            }
+        }
+    }
+
+    fn on_terminal(&mut self, seen: Seen, payload: Option<&ResponseEvent<'_>>) {
+        self.terminal = Some(seen);
+        let terminal_name = seen.kind.name().unwrap_or_default();
+        for call in std::mem::take(&mut self.open_calls) {
+            let message = format!(
+                "tool call {} is still open at the terminal event `{terminal_name}` (event {}, {})",
+                quote(&call.tool),
+                seen.index,
+                seen.position
+            );
+            self.emit(
+                Rule::UnclosedToolCall,
+                message,
+                call.position,
+                Some(call.index),
+            );
+        }
+        if let (Some(deltas), Some(ResponseEvent::Completed(completed))) =
+            (self.output_deltas, payload)
+        {
+            let final_text = TextDigest::of(&completed.output_text);
+            if final_text != deltas {
+                let message = format!(
+                    "`output_text` ({} bytes) differs from the concatenated \
+                     `response.output_text.delta` texts ({} bytes)",
+                    final_text.len, deltas.len
+                );
+                self.emit(
+                    Rule::OutputTextMismatch,
+                    message,
+                    seen.position,
+                    Some(seen.index),
+                );
+            }
+        }
+    }
+}
+
+/// The `tool` of a tool event: from the typed payload, or read leniently
+/// from a payload that is broken elsewhere.
+fn tool_name<'p>(
+    event: &'p sse::Event,
+    payload: Option<&'p ResponseEvent<'_>>,
+) -> Option<Cow<'p, str>> {
+    let tool: &str = match payload {
+        Some(ResponseEvent::ToolCallStarted(p)) => &p.tool,
+        Some(ResponseEvent::ToolCallCompleted(p)) => &p.tool,
+        Some(ResponseEvent::ToolCallFailed(p)) => &p.tool,
+        _ => return lenient_tool_name(event.data_bytes().as_bytes()),
+    };
+    Some(Cow::Borrowed(tool))
+}
+
+/// A string quoted for a message, cut to a readable length.
+fn quote(text: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{:?}…", text.get(..cut).unwrap_or_default()),
+        None => format!("{text:?}"),
+    }
+}
+
+/// Checks a whole stream: every event in order, then the end at `end`.
+///
+/// ```
+/// use agent37_stream::protocol::machine::{validate, Rule, ValidatorOptions};
+/// use agent37_stream::sse::{Event, Position};
+///
+/// let events = [Event::new("response.output_text.delta", r#"{"text":"hi"}"#)];
+/// let findings = validate(&events, Position::START, ValidatorOptions::default());
+/// let rules: Vec<Rule> = findings.iter().map(|f| f.rule).collect();
+/// assert_eq!(rules, [Rule::MissingCreated, Rule::MissingTerminal]);
+/// ```
+pub fn validate<'e>(
+    events: impl IntoIterator<Item = &'e sse::Event>,
+    end: Position,
+    options: ValidatorOptions,
+) -> Vec<Finding> {
+    let mut validator = Validator::new(options);
+    let mut findings = Vec::new();
+    for event in events {
+        findings.extend(validator.push(event));
+    }
+    findings.extend(validator.finish(end));
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "c91d2a7e84f04b6f9a3d5e1c0b87f4a2";
+
+    fn created() -> sse::Event {
+        created_with_id(ID)
+    }
+
+    fn created_with_id(id: &str) -> sse::Event {
+        sse::Event::new(
+            "response.created",
+            format!(r#"{{"id":"{id}","instance_id":"inst","session_id":"sess"}}"#),
+        )
+    }
+
+    fn delta(text: &str) -> sse::Event {
+        sse::Event::new(
+            "response.output_text.delta",
+            format!(r#"{{"text":"{text}"}}"#),
+        )
+    }
+
+    fn started(tool: &str) -> sse::Event {
+        sse::Event::new(
+            "response.tool_call.started",
+            format!(r#"{{"tool":"{tool}","label":"doing {tool}"}}"#),
+        )
+    }
+
+    fn tool_done(tool: &str) -> sse::Event {
+        sse::Event::new(
+            "response.tool_call.completed",
+            format!(r#"{{"tool":"{tool}","duration_ms":5}}"#),
+        )
+    }
+
+    fn tool_failed(tool: &str) -> sse::Event {
+        sse::Event::new(
+            "response.tool_call.failed",
+            format!(r#"{{"tool":"{tool}","error":"boom"}}"#),
+        )
+    }
+
+    fn completed(text: &str) -> sse::Event {
+        sse::Event::new(
+            "response.completed",
+            format!(r#"{{"output_text":"{text}","usage":null}}"#),
+        )
+    }
+
+    fn failed() -> sse::Event {
+        sse::Event::new(
+            "response.failed",
+            r#"{"error":{"code":"internal","message":"boom"}}"#,
+        )
+    }
+
+    /// Places events one line apart so positions tell them apart.
+    fn placed(events: Vec<sse::Event>) -> Vec<sse::Event> {
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                e.with_position(Position {
+                    offset: i as u64 * 100,
+                    line: i as u64 * 3 + 1,
+                })
+            })
+            .collect()
+    }
+
+    fn run(events: Vec<sse::Event>) -> Vec<Finding> {
+        run_with(events, ValidatorOptions::default())
+    }
+
+    fn run_with(events: Vec<sse::Event>, options: ValidatorOptions) -> Vec<Finding> {
+        validate(
+            &placed(events),
+            Position {
+                offset: 9999,
+                line: 999,
+            },
+            options,
+        )
+    }
+
+    fn rules(findings: &[Finding]) -> Vec<(Rule, Option<usize>)> {
+        findings.iter().map(|f| (f.rule, f.event_index)).collect()
+    }
+
+    #[test]
+    fn rule_codes_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for rule in Rule::ALL {
+            assert!(seen.insert(rule.as_str()));
+            assert_eq!(rule.as_str().parse::<Rule>().unwrap(), rule);
+            assert_eq!(rule.to_string(), rule.as_str());
+            assert!(!rule.description().is_empty());
+            assert_eq!(
+                serde_json::to_string(&rule).unwrap(),
+                format!("\"{}\"", rule.as_str())
+            );
+        }
+        assert_eq!(
+            "no-such-rule".parse::<Rule>(),
+            Err(UnknownRule("no-such-rule".into()))
+        );
+    }
+
+    #[test]
+    fn severities_match_the_table() {
+        let warnings: Vec<Rule> = Rule::ALL
+            .into_iter()
+            .filter(|r| r.default_severity() == Severity::Warning)
+            .collect();
+        assert_eq!(
+            warnings,
+            [
+                Rule::UnknownEvent,
+                Rule::UnclosedToolCall,
+                Rule::OutputTextMismatch,
+                Rule::IdFormat,
+                Rule::IncompleteEvent
+            ]
+        );
+        for rule in Rule::ALL {
+            let strict = rule.severity(true);
+            if rule == Rule::UnknownEvent {
+                assert_eq!(strict, Severity::Error);
+            } else {
+                assert_eq!(strict, rule.default_severity());
+            }
+        }
+        assert!(Severity::Warning < Severity::Error);
+        assert_eq!("error".parse::<Severity>(), Ok(Severity::Error));
+        assert!("fatal".parse::<Severity>().is_err());
+    }
+
+    #[test]
+    fn valid_stream_has_no_findings() {
+        let findings = run(vec![
+            created(),
+            delta("Hel"),
+            started("browser"),
+            sse::Event::new("response.reasoning.delta", r#"{"text":"hmm"}"#),
+            tool_done("browser"),
+            delta("lo"),
+            completed("Hello"),
+        ]);
+        assert!(findings.is_empty(), "{findings:?}");
+    }
+
+    #[test]
+    fn failed_terminal_is_valid() {
+        assert!(run(vec![created(), delta("x"), failed()]).is_empty());
+    }
+
+    #[test]
+    fn missing_created_on_the_first_event_only() {
+        let findings = run(vec![delta("a"), delta("b"), completed("ab")]);
+        assert_eq!(rules(&findings), [(Rule::MissingCreated, Some(0))]);
+        assert_eq!(findings[0].position, Position { offset: 0, line: 1 });
+        assert_eq!(findings[0].severity, Severity::Error);
+    }
+
+    #[test]
+    fn late_created_is_not_a_duplicate() {
+        let findings = run(vec![delta("a"), created(), completed("a")]);
+        assert_eq!(rules(&findings), [(Rule::MissingCreated, Some(0))]);
+    }
+
+    #[test]
+    fn duplicate_created_points_at_the_second() {
+        let findings = run(vec![created(), created(), completed("")]);
+        assert_eq!(rules(&findings), [(Rule::DuplicateCreated, Some(1))]);
+        assert_eq!(findings[0].position.line, 4);
+        assert!(findings[0].message.contains("event 0"));
+    }
+
+    #[test]
+    fn events_after_terminal_each_reported() {
+        let findings = run(vec![created(), completed(""), delta("x"), failed()]);
+        assert_eq!(
+            rules(&findings),
+            [
+                (Rule::EventAfterTerminal, Some(2)),
+                (Rule::EventAfterTerminal, Some(3))
+            ]
+        );
+        assert!(findings[1].message.contains("response.completed"));
+    }
+
+    #[test]
+    fn missing_terminal_points_at_the_end() {
+        let findings = run(vec![created(), delta("x")]);
+        assert_eq!(rules(&findings), [(Rule::MissingTerminal, None)]);
+        assert_eq!(
+            findings[0].position,
+            Position {
+                offset: 9999,
+                line: 999
+            }
+        );
+        let empty = run(vec![]);
+        assert_eq!(rules(&empty), [(Rule::MissingTerminal, None)]);
+        assert!(empty[0].message.contains("no events"));
+    }
+
+    #[test]
+    fn finish_reports_once() {
+        let mut validator = Validator::default();
+        assert_eq!(validator.finish(Position::START).len(), 1);
+        assert!(validator.finish(Position::START).is_empty());
+    }
+
+    #[test]
+    fn tool_calls_pair_oldest_first_and_may_overlap() {
+        let findings = run(vec![
+            created(),
+            started("a"),
+            started("b"),
+            started("a"),
+            tool_done("a"),
+            tool_failed("b"),
+            tool_done("a"),
+            completed(""),
+        ]);
+        assert!(findings.is_empty(), "{findings:?}");
+    }
+
+    #[test]
+    fn unmatched_tool_call() {
+        let findings = run(vec![
+            created(),
+            started("a"),
+            tool_done("b"),
+            tool_done("a"),
+            tool_failed("a"),
+            completed(""),
+        ]);
+        assert_eq!(
+            rules(&findings),
+            [
+                (Rule::UnmatchedToolCall, Some(2)),
+                (Rule::UnmatchedToolCall, Some(4))
+            ]
+        );
+        assert!(findings[0].message.contains("\"b\""));
+    }
+
+    #[test]
+    fn unclosed_tool_call_points_at_the_start() {
+        let findings = run(vec![
+            created(),
+            started("a"),
+            started("b"),
+            tool_done("a"),
+            started("c"),
+            completed(""),
+        ]);
+        assert_eq!(
+            rules(&findings),
+            [
+                (Rule::UnclosedToolCall, Some(2)),
+                (Rule::UnclosedToolCall, Some(4))
+            ]
+        );
+        assert_eq!(findings[0].severity, Severity::Warning);
+        assert_eq!(findings[0].position.line, 7);
+        assert!(findings[0].message.contains("event 5"));
+    }
+
+    #[test]
+    fn no_unclosed_when_no_terminal() {
+        let findings = run(vec![created(), started("a")]);
+        assert_eq!(rules(&findings), [(Rule::MissingTerminal, None)]);
+    }
+
+    #[test]
+    fn output_text_mismatch_only_with_deltas() {
+        let findings = run(vec![
+            created(),
+            delta("Hel"),
+            delta("lo"),
+            completed("Help"),
+        ]);
+        assert_eq!(rules(&findings), [(Rule::OutputTextMismatch, Some(3))]);
+        assert_eq!(findings[0].severity, Severity::Warning);
+        // No deltas: nothing to compare.
+        assert!(run(vec![created(), completed("anything")]).is_empty());
+        // Reasoning deltas do not count.
+        let reasoning = sse::Event::new("response.reasoning.delta", r#"{"text":"x"}"#);
+        assert!(run(vec![created(), reasoning, completed("y")]).is_empty());
+        // Same length, different text.
+        let findings = run(vec![created(), delta("ab"), completed("ba")]);
+        assert_eq!(rules(&findings), [(Rule::OutputTextMismatch, Some(2))]);
+        // Empty deltas compare with empty output.
+        assert!(run(vec![created(), delta(""), completed("")]).is_empty());
+    }
+
+    #[test]
+    fn id_format_warning() {
+        for bad in [
+            "resp_1",
+            "C91D2A7E84F04B6F9A3D5E1C0B87F4A",
+            "g91d2a7e84f04b6f9a3d5e1c0b87f4a2",
+        ] {
+            let findings = run(vec![created_with_id(bad), completed("")]);
+            assert_eq!(rules(&findings), [(Rule::IdFormat, Some(0))], "{bad}");
+            assert_eq!(findings[0].severity, Severity::Warning);
+        }
+        let upper = "C91D2A7E84F04B6F9A3D5E1C0B87F4A2";
+        assert!(run(vec![created_with_id(upper), completed("")]).is_empty());
+    }
+
+    #[test]
+    fn untyped_event() {
+        let untyped = sse::Event::new("", r#"{"text":"x"}"#);
+        let findings = run(vec![created(), untyped, completed("")]);
+        assert_eq!(rules(&findings), [(Rule::UntypedEvent, Some(1))]);
+        // An untyped first event is also a missing `response.created`.
+        let untyped = sse::Event::new("", r#"{"id":"x"}"#);
+        let findings = run(vec![untyped, completed("")]);
+        assert_eq!(
+            rules(&findings),
+            [
+                (Rule::UntypedEvent, Some(0)),
+                (Rule::MissingCreated, Some(0))
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_event_warning_or_strict_error() {
+        let unknown = || sse::Event::new("response.queued", "whatever");
+        let findings = run(vec![created(), unknown(), completed("")]);
+        assert_eq!(rules(&findings), [(Rule::UnknownEvent, Some(1))]);
+        assert_eq!(findings[0].severity, Severity::Warning);
+        let strict = ValidatorOptions::default().with_strict(true);
+        let findings = run_with(vec![created(), unknown(), completed("")], strict);
+        assert_eq!(findings[0].severity, Severity::Error);
+        // An explicit `message` is unknown, not untyped.
+        let message = sse::Event::new("message", "{}");
+        let findings = run(vec![created(), message, completed("")]);
+        assert_eq!(rules(&findings), [(Rule::UnknownEvent, Some(1))]);
+    }
+
+    #[test]
+    fn payload_rules_carry_the_event() {
+        for (data, rule) in [
+            ("nope", Rule::InvalidJson),
+            ("[]", Rule::NotAnObject),
+            ("{}", Rule::MissingField),
+            (r#"{"text":1}"#, Rule::WrongType),
+        ] {
+            let bad = sse::Event::new("response.output_text.delta", data);
+            let findings = run(vec![created(), bad, completed("")]);
+            assert_eq!(rules(&findings), [(rule, Some(1))], "{data}");
+            assert_eq!(findings[0].position.line, 4);
+            assert!(findings[0].message.contains("response.output_text.delta"));
+        }
+        let bad = sse::Event::new(
+            "response.completed",
+            r#"{"output_text":"","usage":{"input_tokens":-1,"output_tokens":0}}"#,
+        );
+        let findings = run(vec![created(), bad]);
+        assert_eq!(rules(&findings), [(Rule::InvalidValue, Some(1))]);
+        assert!(findings[0].message.contains("usage.input_tokens"));
+    }
+
+    #[test]
+    fn broken_terminal_still_terminates() {
+        let bad = sse::Event::new("response.completed", "{");
+        let findings = run(vec![created(), bad, delta("x")]);
+        assert_eq!(
+            rules(&findings),
+            [
+                (Rule::InvalidJson, Some(1)),
+                (Rule::EventAfterTerminal, Some(2))
+            ]
+        );
+    }
+
+    #[test]
+    fn broken_tool_payload_still_pairs() {
+        let bad_done = sse::Event::new(
+            "response.tool_call.completed",
+            r#"{"tool":"a","duration_ms":-4}"#,
+        );
+        let bad_start = sse::Event::new("response.tool_call.started", r#"{"tool":"b"}"#);
+        let findings = run(vec![
+            created(),
+            started("a"),
+            bad_done,
+            bad_start,
+            tool_done("b"),
+            completed(""),
+        ]);
+        assert_eq!(
+            rules(&findings),
+            [(Rule::InvalidValue, Some(2)), (Rule::MissingField, Some(3))]
+        );
+    }
+
+    #[test]
+    fn parse_and_push_returns_the_typed_event() {
+        let mut validator = Validator::default();
+        let event = created();
+        let (parsed, findings) = validator.parse_and_push(&event);
+        assert!(findings.is_empty());
+        assert!(matches!(parsed, Ok(ResponseEvent::Created(_))));
+        assert!(validator.has_created());
+        assert_eq!(validator.events_seen(), 1);
+    }
+
+    #[test]
+    fn push_parsed_uses_the_given_payload() {
+        let mut validator = Validator::default();
+        let event = started("t");
+        let parsed = ResponseEvent::from_sse(&event);
+        assert_eq!(validator.push_parsed(&event, parsed.as_ref()).len(), 1);
+        assert_eq!(validator.open_tool_calls().collect::<Vec<_>>(), ["t"]);
+    }
+
+    #[test]
+    fn skipped_event_keeps_indices_aligned() {
+        let mut validator = Validator::default();
+        assert_eq!(validator.skip_event(), 0);
+        let findings = validator.push(&delta("x"));
+        assert!(findings.is_empty(), "{findings:?}");
+        let findings = validator.push(&failed());
+        assert!(findings.is_empty());
+        assert_eq!(validator.events_seen(), 3);
+    }
+
+    #[test]
+    fn sse_level_constructors() {
+        let at = Position {
+            offset: 10,
+            line: 2,
+        };
+        let finding = Finding::incomplete_event(at);
+        assert_eq!(
+            (
+                finding.rule,
+                finding.severity,
+                finding.position,
+                finding.event_index
+            ),
+            (Rule::IncompleteEvent, Severity::Warning, at, None)
+        );
+        let finding = Finding::event_too_large(64, at, Some(3));
+        assert_eq!(finding.rule, Rule::EventTooLarge);
+        assert!(finding.is_error());
+        assert!(finding.message.contains("64"));
+        let error = sse::DecodeError::EventTooLarge {
+            limit: 8,
+            position: at,
+        };
+        assert_eq!(
+            Finding::from_decode_error(&error, None).map(|f| f.rule),
+            Some(Rule::EventTooLarge)
+        );
+        let io = sse::DecodeError::Io(std::io::Error::other("x"));
+        assert_eq!(Finding::from_decode_error(&io, None), None);
+        assert_eq!(
+            Finding::incomplete_event(at).to_string(),
+            "warning[incomplete-event] at line 2 (byte 10): the stream ends inside an event \
+             (no blank line after it): its bytes are discarded"
+        );
+    }
+
+    #[test]
+    fn long_names_are_cut_in_messages() {
+        let name = "x".repeat(10_000);
+        let findings = run(vec![
+            created(),
+            sse::Event::new(name.as_str(), "{}"),
+            completed(""),
+        ]);
+        assert!(findings[0].message.len() < 200);
+    }
+
+    #[test]
+    fn text_digest_ignores_splits() {
+        let mut split = TextDigest::new();
+        split.update("héllo ");
+        split.update("");
+        split.update("wörld");
+        assert_eq!(split, TextDigest::of("héllo wörld"));
+        assert_ne!(TextDigest::of("ab"), TextDigest::of("ba"));
+        assert_ne!(TextDigest::of("abcdefgh"), TextDigest::of("abcdefgh\0"));
+        let text = "0123456789abcdefghijklmnopq";
+        for i in 0..=text.len() {
+            for j in i..=text.len() {
+                let mut digest = TextDigest::new();
+                digest.update(&text[..i]);
+                digest.update(&text[i..j]);
+                digest.update(&text[j..]);
+                assert_eq!(digest, TextDigest::of(text), "{i} {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_allocation_for_a_clean_event() {
+        let mut validator = Validator::default();
+        let first = created();
+        assert!(validator.push(&first).is_empty());
+        for _ in 0..100 {
+            let findings = validator.push(&delta("x"));
+            assert_eq!(findings.capacity(), 0);
+        }
+    }
+}
