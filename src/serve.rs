@@ -1,1 +1,0 @@
-//! A local agent37 gateway that replays recordings (feature `serve`).

@@ -1,0 +1,156 @@
+//! A local agent37 gateway that plays recorded turns over real HTTP (feature
+//! `serve`), for testing clients end to end.
+//!
+//! It serves the endpoints of `POST /v1/responses` (spec 001) on a loopback
+//! address: a request whose `input` equals a recording's name plays that
+//! recording, any other input plays the first one. The gateway mints the
+//! response and session ids and puts them into `response.created`; sessions,
+//! `session_busy`, cancel, replay by `GET /v1/responses/{id}/stream`, the
+//! request validation of [`protocol::request`](crate::protocol::request) and
+//! the error envelopes behave as documented. [`Faults`] make it misbehave on
+//! purpose: small and slow writes, dropped connections, heartbeats, refused
+//! first requests.
+//!
+//! ```no_run
+//! use agent37_stream::serve::{Gateway, GatewayConfig, Recordings};
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let recordings = Recordings::load_dir("testdata/recordings/valid")?;
+//! let config = GatewayConfig::new(recordings).api_key("sk_test");
+//! let (addr, handle) = Gateway::new(config).bind(([127, 0, 0, 1], 0).into()).await?;
+//! println!("POST http://{addr}/v1/responses");
+//! // … run a client against it …
+//! handle.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: [`recordings`](Recordings) (what is played), `state` (sessions,
+//! turns, ids), `routes` (the endpoints), `body` (the SSE writer) and
+//! [`faults`](Faults).
+
+mod body;
+mod faults;
+mod recordings;
+mod routes;
+mod state;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use faults::{FailStatus, Faults, ParseFailStatusError};
+pub use recordings::{LoadError, Recording, RecordingError, Recordings};
+
+/// What a [`Gateway`] plays and how it behaves.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    recordings: Recordings,
+    api_key: Option<String>,
+    event_interval: Duration,
+    faults: Faults,
+}
+
+impl GatewayConfig {
+    /// Plays `recordings`, accepts any bearer token, publishes a turn's events
+    /// as fast as it can, and misbehaves in no way.
+    pub fn new(recordings: Recordings) -> GatewayConfig {
+        GatewayConfig {
+            recordings,
+            api_key: None,
+            event_interval: Duration::ZERO,
+            faults: Faults::default(),
+        }
+    }
+
+    /// Requires `Authorization: Bearer <key>` with this key (else 401
+    /// `invalid_api_key`). Without one, any non-empty bearer token passes.
+    #[must_use]
+    pub fn api_key(mut self, key: impl Into<String>) -> GatewayConfig {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// The time a turn takes between two events (the agent "working"). With
+    /// it, a turn stays `in_progress` long enough to be fetched, replayed
+    /// live, cancelled, or to make its session busy.
+    #[must_use]
+    pub fn event_interval(mut self, interval: Duration) -> GatewayConfig {
+        self.event_interval = interval;
+        self
+    }
+
+    /// How the gateway misbehaves.
+    #[must_use]
+    pub fn faults(mut self, faults: Faults) -> GatewayConfig {
+        self.faults = faults;
+        self
+    }
+
+    /// The recordings played.
+    pub fn recordings(&self) -> &Recordings {
+        &self.recordings
+    }
+}
+
+/// A local agent37 gateway. [`bind`](Gateway::bind) it to start serving.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    config: GatewayConfig,
+}
+
+impl Gateway {
+    /// A gateway with this configuration, not yet serving.
+    pub fn new(config: GatewayConfig) -> Gateway {
+        Gateway { config }
+    }
+
+    /// Starts serving on `addr`, which must be a loopback address (port 0
+    /// picks a free port). Returns the address bound and a handle that stops
+    /// the gateway; dropping the handle stops it too.
+    ///
+    /// Must be called inside a Tokio runtime.
+    pub async fn bind(self, addr: SocketAddr) -> io::Result<(SocketAddr, GatewayHandle)> {
+        if !addr.ip().is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{addr} is not a loopback address: the gateway serves this machine only"),
+            ));
+        }
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let (stop, shutdown) = watch::channel(false);
+        let state = Arc::new(state::State::new(self.config, shutdown.clone()));
+        let app = routes::router(state);
+        let task = tokio::spawn(async move {
+            let mut shutdown = shutdown;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    // A dropped handle (Err) stops the gateway as well.
+                    let _ = shutdown.wait_for(|down| *down).await;
+                })
+                .await
+        });
+        Ok((local_addr, GatewayHandle { stop, task }))
+    }
+}
+
+/// Stops a running [`Gateway`].
+#[derive(Debug)]
+pub struct GatewayHandle {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl GatewayHandle {
+    /// Stops accepting connections, ends open streams and running turns, and
+    /// waits for the connections to close.
+    pub async fn shutdown(self) -> io::Result<()> {
+        self.stop.send_replace(true);
+        self.task.await.map_err(io::Error::other)?
+    }
+}
