@@ -59,3 +59,8 @@ pub mod protocol;
 #[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
 pub mod serve;
 pub mod sse;
+
+// The README's examples run as doc tests, so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -35,7 +35,7 @@ const CARRY_STEP: usize = 64 * 1024;
 ///
 /// decoder.finish(); // end of stream: the unterminated "data: tail" is dropped
 /// assert!(decoder.next_event()?.is_none());
-/// assert_eq!(decoder.incomplete().map(|i| i.position.line), Some(3));
+/// assert_eq!(decoder.incomplete().map(|i| i.position.line), Some(4));
 /// # Ok::<(), agent37_stream::sse::DecodeError>(())
 /// ```
 #[derive(Debug)]
