@@ -74,7 +74,9 @@ fn delta_without_escapes_parses_and_validates_without_allocating() {
     let count = allocations_in(|| {
         for _ in 0..100 {
             let parsed = ResponseEvent::from_sse(&delta).unwrap();
-            assert!(matches!(&parsed, ResponseEvent::OutputTextDelta(d) if matches!(d.text, Cow::Borrowed(_))));
+            assert!(
+                matches!(&parsed, ResponseEvent::OutputTextDelta(d) if matches!(d.text, Cow::Borrowed(_)))
+            );
             let (parsed, findings) = validator.parse_and_push(&reasoning);
             assert!(findings.is_empty());
             assert!(parsed.is_ok());
@@ -97,11 +99,19 @@ fn escaped_delta_allocates_a_little() {
 
 /// Every event of every recording, decoded.
 fn recorded_events(kind: &str) -> Vec<(String, Event)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/recordings").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/recordings")
+        .join(kind);
     let mut out = Vec::new();
-    let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     paths.sort();
-    for path in paths.into_iter().filter(|p| p.extension().is_some_and(|x| x == "sse")) {
+    for path in paths
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "sse"))
+    {
         let mut decoder = ChunkDecoder::new();
         decoder.push(Bytes::from(std::fs::read(&path).unwrap()));
         decoder.finish();
@@ -131,17 +141,36 @@ fn recorded_payload_errors_name_the_field() {
     let errors: Vec<(String, Rule, Option<&str>)> = events
         .iter()
         .filter(|(path, _)| path.ends_with("multi-bad-payloads.sse"))
-        .filter_map(|(_, e)| ResponseEvent::from_sse(e).err().map(|err| (e.event_type().to_owned(), err.rule(), err.field())))
+        .filter_map(|(_, e)| {
+            ResponseEvent::from_sse(e)
+                .err()
+                .map(|err| (e.event_type().to_owned(), err.rule(), err.field()))
+        })
         .collect();
     let expected = [
         ("response.created", Rule::WrongType, Some("session_id")),
-        ("response.tool_call.started", Rule::MissingField, Some("label")),
-        ("response.tool_call.completed", Rule::WrongType, Some("duration_ms")),
-        ("response.tool_call.failed", Rule::MissingField, Some("error")),
+        (
+            "response.tool_call.started",
+            Rule::MissingField,
+            Some("label"),
+        ),
+        (
+            "response.tool_call.completed",
+            Rule::WrongType,
+            Some("duration_ms"),
+        ),
+        (
+            "response.tool_call.failed",
+            Rule::MissingField,
+            Some("error"),
+        ),
         ("response.output_text.delta", Rule::NotAnObject, None),
         ("response.failed", Rule::MissingField, Some("error.message")),
     ];
-    let errors: Vec<(&str, Rule, Option<&str>)> = errors.iter().map(|(n, r, f)| (n.as_str(), *r, *f)).collect();
+    let errors: Vec<(&str, Rule, Option<&str>)> = errors
+        .iter()
+        .map(|(n, r, f)| (n.as_str(), *r, *f))
+        .collect();
     assert_eq!(errors, expected);
 }
 
@@ -178,7 +207,11 @@ fn any_json() -> impl Strategy<Value = Value> {
 fn expect_string(value: &Value, field: &'static str) -> Result<(), PayloadError> {
     match value {
         Value::String(_) => Ok(()),
-        other => Err(PayloadError::WrongType { field, expected: "a string", found: json_type(other) }),
+        other => Err(PayloadError::WrongType {
+            field,
+            expected: "a string",
+            found: json_type(other),
+        }),
     }
 }
 

@@ -138,10 +138,10 @@ fn build(
     // (call index, tool) of the open calls, oldest first.
     let mut open: Vec<(usize, usize)> = Vec::new();
     let close = |events: &mut Vec<ResponseEvent<'static>>,
-                     calls: &mut Vec<ToolCall>,
-                     open: &mut Vec<(usize, usize)>,
-                     pick: usize,
-                     outcome: Result<f64, String>| {
+                 calls: &mut Vec<ToolCall>,
+                 open: &mut Vec<(usize, usize)>,
+                 pick: usize,
+                 outcome: Result<f64, String>| {
         // A close names only the tool: it ends the oldest open call of it.
         let tool = open[pick].1;
         let slot = open.iter().position(|&(_, t)| t == tool).unwrap();
@@ -257,7 +257,11 @@ fn decode(bytes: &[u8], sizes: &[usize]) -> Vec<Event> {
     let mut at = 0;
     let mut i = 0;
     while at < bytes.len() {
-        let size = sizes.get(i % sizes.len().max(1)).copied().unwrap_or(bytes.len()).max(1);
+        let size = sizes
+            .get(i % sizes.len().max(1))
+            .copied()
+            .unwrap_or(bytes.len())
+            .max(1);
         let end = (at + size).min(bytes.len());
         decoder.push(Bytes::copy_from_slice(&bytes[at..end]));
         while let Some(event) = decoder.next_event().unwrap() {
@@ -326,7 +330,9 @@ proptest! {
 }
 
 fn recording(name: &str) -> Vec<Event> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/recordings/valid").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/recordings/valid")
+        .join(name);
     decode(&std::fs::read(path).unwrap(), &[4096])
 }
 
@@ -347,7 +353,9 @@ fn recorded_overlapping_tool_calls_fold_oldest_first() {
         .map(|c| {
             let outcome = match &c.outcome {
                 ToolOutcome::Completed { duration_ms } => format!("ok {duration_ms}"),
-                ToolOutcome::Failed { error } => format!("failed {}", error.message().unwrap_or("?")),
+                ToolOutcome::Failed { error } => {
+                    format!("failed {}", error.message().unwrap_or("?"))
+                }
                 other => format!("{other:?}"),
             };
             (c.tool.as_str(), c.label.as_deref().unwrap_or(""), outcome)
@@ -356,19 +364,38 @@ fn recorded_overlapping_tool_calls_fold_oldest_first() {
     assert_eq!(
         calls,
         [
-            ("web_search", "Searching: EV deliveries 2024 by maker", "ok 1840".to_owned()),
-            ("browser", "Opening ev-volumes.com", "failed page did not load within 30 s".to_owned()),
-            ("web_search", "Searching: BYD 2024 BEV deliveries", "ok 2275.5".to_owned()),
+            (
+                "web_search",
+                "Searching: EV deliveries 2024 by maker",
+                "ok 1840".to_owned()
+            ),
+            (
+                "browser",
+                "Opening ev-volumes.com",
+                "failed page did not load within 30 s".to_owned()
+            ),
+            (
+                "web_search",
+                "Searching: BYD 2024 BEV deliveries",
+                "ok 2275.5".to_owned()
+            ),
             (
                 "terminal",
                 "python3 rank.py",
                 "failed exit status 1: ModuleNotFoundError: No module named 'pandas'".to_owned()
             ),
-            ("terminal", "pip install pandas && python3 rank.py", "ok 0".to_owned()),
+            (
+                "terminal",
+                "pip install pandas && python3 rank.py",
+                "ok 0".to_owned()
+            ),
         ]
     );
     assert_eq!(turn.response.status, Status::Completed);
-    assert_eq!(turn.response.usage.as_ref().and_then(Usage::cost), Some(0.0231));
+    assert_eq!(
+        turn.response.usage.as_ref().and_then(Usage::cost),
+        Some(0.0231)
+    );
     assert!(turn.reasoning.starts_with("I need delivery figures"));
 }
 
@@ -398,7 +425,10 @@ fn every_valid_recording_folds_to_a_terminal_response() {
         assert!(!response.session_id.is_empty(), "{name}");
         match response.status {
             Status::Completed => {
-                assert!(deltas.is_empty() || response.output_text == deltas, "{name}");
+                assert!(
+                    deltas.is_empty() || response.output_text == deltas,
+                    "{name}"
+                );
                 assert_eq!(response.error, None, "{name}");
             }
             Status::Failed => {
@@ -407,9 +437,18 @@ fn every_valid_recording_folds_to_a_terminal_response() {
             }
             other => panic!("{name}: {other}"),
         }
-        assert!(turn.tool_calls.iter().all(|c| c.outcome != ToolOutcome::Running), "{name}");
+        assert!(
+            turn.tool_calls
+                .iter()
+                .all(|c| c.outcome != ToolOutcome::Running),
+            "{name}"
+        );
         let json = serde_json::to_string(response).unwrap();
-        assert_eq!(serde_json::from_str::<Response>(&json).unwrap(), *response, "{name}");
+        assert_eq!(
+            serde_json::from_str::<Response>(&json).unwrap(),
+            *response,
+            "{name}"
+        );
     }
 }
 

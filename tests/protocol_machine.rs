@@ -15,7 +15,9 @@ use bytes::Bytes;
 use proptest::prelude::*;
 
 fn recordings(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/recordings").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/recordings")
+        .join(kind);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|entries| {
             entries
@@ -82,7 +84,11 @@ fn valid_recordings_have_no_findings() {
     assert!(files.len() >= 10, "recordings missing: {files:?}");
     for path in files {
         let bytes = std::fs::read(&path).unwrap();
-        let findings = check(&bytes, Limits::default(), ValidatorOptions::default().with_strict(true));
+        let findings = check(
+            &bytes,
+            Limits::default(),
+            ValidatorOptions::default().with_strict(true),
+        );
         assert!(findings.is_empty(), "{}: {findings:#?}", path.display());
     }
 }
@@ -104,7 +110,10 @@ fn each_invalid_recording_breaks_its_rule() {
         assert!(!findings.is_empty(), "{stem}: no findings");
         let Ok(rule) = stem.parse::<Rule>() else {
             // multi-* recordings: several findings, at least one error.
-            assert!(findings.iter().any(Finding::is_error), "{stem}: {findings:#?}");
+            assert!(
+                findings.iter().any(Finding::is_error),
+                "{stem}: {findings:#?}"
+            );
             continue;
         };
         covered.insert(rule);
@@ -150,16 +159,25 @@ fn invalid_recordings_point_at_the_documented_event() {
             .join(format!("{stem}.sse"));
         let bytes = std::fs::read(&path).unwrap();
         let findings = check(&bytes, Limits::default(), ValidatorOptions::default());
-        assert_eq!(findings[0].event_index, Some(index), "{stem}: {findings:#?}");
+        assert_eq!(
+            findings[0].event_index,
+            Some(index),
+            "{stem}: {findings:#?}"
+        );
     }
 }
 
 #[test]
 fn strict_mode_raises_unknown_events_only() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/recordings/invalid/unknown-event.sse");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/recordings/invalid/unknown-event.sse");
     let bytes = std::fs::read(path).unwrap();
     let lax = check(&bytes, Limits::default(), ValidatorOptions::default());
-    let strict = check(&bytes, Limits::default(), ValidatorOptions::default().with_strict(true));
+    let strict = check(
+        &bytes,
+        Limits::default(),
+        ValidatorOptions::default().with_strict(true),
+    );
     assert_eq!(lax.len(), strict.len());
     assert!(lax.iter().all(|f| f.severity == Severity::Warning));
     assert!(strict.iter().all(|f| f.severity == Severity::Error));
@@ -207,7 +225,9 @@ fn valid_turn() -> impl Strategy<Value = Vec<ResponseEvent<'static>>> {
         };
         for op in ops {
             match op {
-                Op::Reasoning(t) => events.push(ResponseEvent::ReasoningDelta(TextDelta { text: t.into() })),
+                Op::Reasoning(t) => {
+                    events.push(ResponseEvent::ReasoningDelta(TextDelta { text: t.into() }))
+                }
                 Op::Output(t) => {
                     text.push_str(&t);
                     events.push(ResponseEvent::OutputTextDelta(TextDelta { text: t.into() }));
@@ -252,11 +272,20 @@ fn to_sse(events: &[ResponseEvent<'_>]) -> Vec<Event> {
 }
 
 fn run(events: &[Event]) -> Vec<Finding> {
-    validate(events, Position { offset: 1 << 20, line: 1 << 16 }, ValidatorOptions::default())
+    validate(
+        events,
+        Position {
+            offset: 1 << 20,
+            line: 1 << 16,
+        },
+        ValidatorOptions::default(),
+    )
 }
 
 fn has(findings: &[Finding], rule: Rule, index: Option<usize>) -> bool {
-    findings.iter().any(|f| f.rule == rule && f.event_index == index)
+    findings
+        .iter()
+        .any(|f| f.rule == rule && f.event_index == index)
 }
 
 fn index_of(events: &[Event], name: &str) -> Vec<usize> {

@@ -103,15 +103,28 @@ impl EventKind {
 
     /// The kind an event name denotes ([`EventKind::Unknown`] outside the table).
     pub fn from_name(name: &str) -> Self {
+        Self::from_name_bytes(name.as_bytes())
+    }
+
+    /// The kind of an SSE event: [`EventKind::Unknown`] when it has no
+    /// `event:` name. Reads the name's bytes, so the hot path does not check
+    /// its UTF-8 again.
+    pub fn of_sse(event: &sse::Event) -> Self {
+        event.explicit_type().map_or(EventKind::Unknown, |name| {
+            Self::from_name_bytes(name.as_bytes())
+        })
+    }
+
+    fn from_name_bytes(name: &[u8]) -> Self {
         match name {
-            "response.created" => EventKind::Created,
-            "response.reasoning.delta" => EventKind::ReasoningDelta,
-            "response.output_text.delta" => EventKind::OutputTextDelta,
-            "response.tool_call.started" => EventKind::ToolCallStarted,
-            "response.tool_call.completed" => EventKind::ToolCallCompleted,
-            "response.tool_call.failed" => EventKind::ToolCallFailed,
-            "response.completed" => EventKind::Completed,
-            "response.failed" => EventKind::Failed,
+            b"response.created" => EventKind::Created,
+            b"response.reasoning.delta" => EventKind::ReasoningDelta,
+            b"response.output_text.delta" => EventKind::OutputTextDelta,
+            b"response.tool_call.started" => EventKind::ToolCallStarted,
+            b"response.tool_call.completed" => EventKind::ToolCallCompleted,
+            b"response.tool_call.failed" => EventKind::ToolCallFailed,
+            b"response.completed" => EventKind::Completed,
+            b"response.failed" => EventKind::Failed,
             _ => EventKind::Unknown,
         }
     }
@@ -306,12 +319,11 @@ impl<'a> ResponseEvent<'a> {
     /// is an `Unknown` named `message` here, and the
     /// [`Validator`](super::machine::Validator) reports it as `untyped-event`.
     pub fn from_sse(event: &'a sse::Event) -> Result<Self, PayloadError> {
-        let name = event.event_type();
-        // The payload parser takes the bytes: `data()` would check UTF-8 again.
-        Self::parse_known(EventKind::from_name(name), event.data_bytes().as_bytes()).unwrap_or_else(
+        // Bytes, not `event_type()`/`data()`, which would check UTF-8 again.
+        Self::parse_known(EventKind::of_sse(event), event.data_bytes().as_bytes()).unwrap_or_else(
             || {
                 Ok(ResponseEvent::Unknown {
-                    name: Cow::Borrowed(name),
+                    name: Cow::Borrowed(event.event_type()),
                     data: Cow::Borrowed(event.data()),
                 })
             },
@@ -328,12 +340,12 @@ impl<'a> ResponseEvent<'a> {
     /// # Ok::<(), agent37_stream::protocol::event::PayloadError>(())
     /// ```
     pub fn parse(name: &'a str, data: &'a str) -> Result<Self, PayloadError> {
-        Self::parse_known(EventKind::from_name(name), data.as_bytes()).unwrap_or_else(|| {
-            Ok(ResponseEvent::Unknown {
+        Self::parse_known(EventKind::from_name(name), data.as_bytes()).unwrap_or(Ok(
+            ResponseEvent::Unknown {
                 name: Cow::Borrowed(name),
                 data: Cow::Borrowed(data),
-            })
-        })
+            },
+        ))
     }
 
     /// Parses the payload of a known kind; `None` for [`EventKind::Unknown`].
@@ -643,9 +655,9 @@ fn parse_delta(data: &[u8]) -> Result<TextDelta<'_>, PayloadError> {
         .and_then(|rest| rest.strip_suffix(TAIL))
         .filter(|text| {
             // No early exit: this form compiles to a vector loop.
-            !text
-                .iter()
-                .fold(false, |special, &b| special | (b < 0x20) | (b == b'"') | (b == b'\\'))
+            !text.iter().fold(false, |special, &b| {
+                special | (b < 0x20) | (b == b'"') | (b == b'\\')
+            })
         })
         .and_then(|text| std::str::from_utf8(text).ok());
     match plain {
@@ -1403,7 +1415,13 @@ mod tests {
 
     #[test]
     fn delta_fast_path_edges() {
-        for data in [r#"{"text":""}"#, r#"{"text":"}"#, r#"{"text":"a"}"}"#, r#"{"text":"a"} "#, r#"{"text":"\u0041"}"#] {
+        for data in [
+            r#"{"text":""}"#,
+            r#"{"text":"}"#,
+            r#"{"text":"a"}"}"#,
+            r#"{"text":"a"} "#,
+            r#"{"text":"\u0041"}"#,
+        ] {
             assert_eq!(
                 parse_delta(data.as_bytes()),
                 payload::parse::<TextFields>(data.as_bytes()),
@@ -1580,6 +1598,22 @@ mod tests {
         );
         assert_eq!(event.name(), "response.queued");
         assert_eq!(event.kind(), EventKind::Unknown);
+    }
+
+    #[test]
+    fn kind_of_sse_needs_an_explicit_name() {
+        assert_eq!(
+            EventKind::of_sse(&sse::Event::new("", "{}")),
+            EventKind::Unknown
+        );
+        assert_eq!(
+            EventKind::of_sse(&sse::Event::new("message", "{}")),
+            EventKind::Unknown
+        );
+        for kind in EventKind::KNOWN {
+            let event = sse::Event::new(kind.name().unwrap(), "{}");
+            assert_eq!(EventKind::of_sse(&event), kind);
+        }
     }
 
     #[test]

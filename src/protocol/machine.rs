@@ -663,11 +663,9 @@ impl Validator {
         self.findings.clear();
         let index = self.skip_event();
         let position = event.position();
-        let name = event.event_type();
-        let kind = match event.explicit_type() {
-            Some(_) => EventKind::from_name(name),
-            None => EventKind::Unknown,
-        };
+        // Only messages need the name as text (`event_type()` checks UTF-8).
+        let name = || event.event_type();
+        let kind = EventKind::of_sse(event);
         let at = Some(index);
 
         if event.explicit_type().is_none() {
@@ -680,19 +678,19 @@ impl Validator {
         } else if kind == EventKind::Unknown {
             self.emit(
                 Rule::UnknownEvent,
-                format!("unknown event {}", quote(name)),
+                format!("unknown event {}", quote(name())),
                 position,
                 at,
             );
         }
         if let Err(error) = parsed {
-            self.emit(error.rule(), format!("`{name}`: {error}"), position, at);
+            self.emit(error.rule(), format!("`{}`: {error}", name()), position, at);
         }
 
         if let Some(terminal) = self.terminal {
             let message = format!(
                 "{} after the terminal event `{}` (event {}, {})",
-                quote(name),
+                quote(name()),
                 terminal.kind.name().unwrap_or_default(),
                 terminal.index,
                 terminal.position
@@ -705,7 +703,7 @@ impl Validator {
                 Rule::MissingCreated,
                 format!(
                     "the first event is {}, expected `response.created`",
-                    quote(name)
+                    quote(name())
                 ),
                 position,
                 at,
@@ -737,7 +735,7 @@ impl Validator {
             }
             EventKind::ToolCallCompleted | EventKind::ToolCallFailed => {
                 if let Some(tool) = tool_name(event, payload) {
-                    self.on_tool_closed(seen, name, &tool);
+                    self.on_tool_closed(seen, event.event_type(), &tool);
                 }
             }
             EventKind::Completed | EventKind::Failed => self.on_terminal(seen, payload),

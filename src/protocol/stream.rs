@@ -396,3 +396,63 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(chunks: &[&[u8]]) -> Position {
+        let mut tally = Tally::default();
+        for chunk in chunks {
+            tally.count(chunk);
+        }
+        tally.end()
+    }
+
+    #[test]
+    fn tally_counts_every_kind_of_line_end_once() {
+        assert_eq!(tally(&[]), Position::START);
+        assert_eq!(tally(&[b"a\nb\r\nc\rd"]), Position { offset: 8, line: 4 });
+        // A CRLF split across chunks is one line end.
+        assert_eq!(tally(&[b"a\r", b"\nb"]), Position { offset: 4, line: 2 });
+        assert_eq!(
+            tally(&[b"a\r", b"", b"\n"]),
+            Position { offset: 3, line: 2 }
+        );
+        // CR CR LF: a lone CR, then a CRLF.
+        assert_eq!(tally(&[b"\r\r\n"]), Position { offset: 3, line: 3 });
+        assert_eq!(
+            tally(&[b"\r", b"\r", b"\n", b"\n"]),
+            Position { offset: 4, line: 4 }
+        );
+    }
+
+    #[test]
+    fn tally_agrees_with_the_decoder_on_every_split() {
+        let bytes = b"event: a\r\ndata: 1\r\n\r\n: x\rdata: 2\n\ndata: 3\r\r";
+        for cut in 0..=bytes.len() {
+            let (head, tail) = bytes.split_at(cut);
+            let end = tally(&[head, tail]);
+            assert_eq!(end, tally(&[bytes]), "cut {cut}");
+        }
+        // The decoder's last event starts on the line after the last blank line.
+        let mut decoder = ChunkDecoder::new();
+        decoder.push(Bytes::from_static(bytes));
+        decoder.finish();
+        let mut last = Position::START;
+        while let Ok(Some(event)) = decoder.next_event() {
+            last = event.position();
+        }
+        assert_eq!(last.line, 7);
+        assert_eq!(tally(&[bytes]).line, 9);
+    }
+
+    #[test]
+    fn streams_can_cross_threads() {
+        fn assert_send<T: Send>() {}
+        type Body = futures_util::stream::Iter<std::vec::IntoIter<Result<Bytes, std::io::Error>>>;
+        assert_send::<ResponseStream<Body>>();
+        assert_send::<StreamError<std::io::Error>>();
+        assert_send::<StreamEvent>();
+    }
+}
