@@ -393,21 +393,27 @@ impl Parser {
         }
         self.block.size += line_size;
 
-        // The fields every stream uses skip the search for the colon.
-        let (name, mut value_start): (&[u8], usize) = if line.starts_with(b"data:") {
-            (b"data", start + 5)
-        } else if line.starts_with(b"event:") {
-            (b"event", start + 6)
-        } else {
-            match memchr(b':', line) {
-                Some(colon) => (&line[..colon], start + colon + 1),
-                None => (line, end),
+        let value_after = |colon: usize| {
+            let value_start = colon + 1;
+            if value_start < end && bytes[value_start] == b' ' {
+                (value_start + 1, end)
+            } else {
+                (value_start, end)
             }
         };
-        if bytes.get(value_start) == Some(&b' ') && value_start < end {
-            value_start += 1;
+        // The fields every stream uses skip the search for the colon.
+        if line.starts_with(b"data:") {
+            return self.push_data(bytes, value_after(start + 4));
         }
-        let value = (value_start, end);
+        if line.starts_with(b"event:") {
+            self.block.event_type = Some(value_after(start + 5));
+            return;
+        }
+        let (name, value) = match memchr(b':', line) {
+            Some(colon) => (&line[..colon], value_after(start + colon)),
+            None => (line, (end, end)),
+        };
+        let value_start = value.0;
         match name {
             b"data" => self.push_data(bytes, value),
             b"event" => self.block.event_type = Some(value),
