@@ -135,43 +135,6 @@ impl StreamOptions {
     }
 }
 
-/// Counts the bytes and line ends that pass, so the end of the stream has a
-/// position for `missing-terminal`.
-#[derive(Debug, Default)]
-struct Tally {
-    offset: u64,
-    line_ends: u64,
-    after_cr: bool,
-}
-
-impl Tally {
-    fn count(&mut self, chunk: &[u8]) {
-        self.offset = self.offset.saturating_add(chunk.len() as u64);
-        let mut previous_cr = self.after_cr;
-        let mut last = 0;
-        for at in memchr::memchr2_iter(b'\r', b'\n', chunk) {
-            let is_cr = chunk.get(at) == Some(&b'\r');
-            // An LF right after a CR (also across chunks) ends the same line.
-            let crlf = !is_cr && previous_cr && (at == 0 || at == last + 1);
-            if !crlf {
-                self.line_ends = self.line_ends.saturating_add(1);
-            }
-            previous_cr = is_cr;
-            last = at;
-        }
-        if let Some(&byte) = chunk.last() {
-            self.after_cr = byte == b'\r';
-        }
-    }
-
-    fn end(&self) -> Position {
-        Position {
-            offset: self.offset,
-            line: self.line_ends.saturating_add(1),
-        }
-    }
-}
-
 /// Validated typed events of one turn from a stream of `Bytes` chunks (an
 /// HTTP response body), ending after the terminal event.
 ///
@@ -186,7 +149,6 @@ pub struct ResponseStream<S> {
     body: S,
     body_done: bool,
     decoder: ChunkDecoder,
-    tally: Tally,
     tracker: TurnTracker,
     warnings: Vec<Finding>,
     pending: VecDeque<PendingItem>,
@@ -233,7 +195,6 @@ impl<S> ResponseStream<S> {
             body,
             body_done: false,
             decoder: ChunkDecoder::with_limits(limits),
-            tally: Tally::default(),
             tracker,
             warnings: Vec::new(),
             pending: VecDeque::new(),
@@ -313,7 +274,7 @@ impl<S> ResponseStream<S> {
 
     fn end_of_body(&mut self) {
         self.done = true;
-        let end = self.tally.end();
+        let end = self.decoder.end_position().unwrap_or_default();
         if let Some(incomplete) = self.decoder.incomplete() {
             self.warnings
                 .push(Finding::incomplete_event(incomplete.position));
@@ -381,10 +342,7 @@ where
             }
             match Pin::new(&mut this.body).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(chunk))) => {
-                    this.tally.count(&chunk);
-                    this.decoder.push(chunk);
-                }
+                Poll::Ready(Some(Ok(chunk))) => this.decoder.push(chunk),
                 Poll::Ready(Some(Err(error))) => {
                     return Poll::Ready(Some(Err(StreamError::Transport(error))));
                 }
@@ -400,52 +358,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tally(chunks: &[&[u8]]) -> Position {
-        let mut tally = Tally::default();
-        for chunk in chunks {
-            tally.count(chunk);
-        }
-        tally.end()
-    }
-
-    #[test]
-    fn tally_counts_every_kind_of_line_end_once() {
-        assert_eq!(tally(&[]), Position::START);
-        assert_eq!(tally(&[b"a\nb\r\nc\rd"]), Position { offset: 8, line: 4 });
-        // A CRLF split across chunks is one line end.
-        assert_eq!(tally(&[b"a\r", b"\nb"]), Position { offset: 4, line: 2 });
-        assert_eq!(
-            tally(&[b"a\r", b"", b"\n"]),
-            Position { offset: 3, line: 2 }
-        );
-        // CR CR LF: a lone CR, then a CRLF.
-        assert_eq!(tally(&[b"\r\r\n"]), Position { offset: 3, line: 3 });
-        assert_eq!(
-            tally(&[b"\r", b"\r", b"\n", b"\n"]),
-            Position { offset: 4, line: 4 }
-        );
-    }
-
-    #[test]
-    fn tally_agrees_with_the_decoder_on_every_split() {
-        let bytes = b"event: a\r\ndata: 1\r\n\r\n: x\rdata: 2\n\ndata: 3\r\r";
-        for cut in 0..=bytes.len() {
-            let (head, tail) = bytes.split_at(cut);
-            let end = tally(&[head, tail]);
-            assert_eq!(end, tally(&[bytes]), "cut {cut}");
-        }
-        // The decoder's last event starts on the line after the last blank line.
-        let mut decoder = ChunkDecoder::new();
-        decoder.push(Bytes::from_static(bytes));
-        decoder.finish();
-        let mut last = Position::START;
-        while let Ok(Some(event)) = decoder.next_event() {
-            last = event.position();
-        }
-        assert_eq!(last.line, 7);
-        assert_eq!(tally(&[bytes]).line, 9);
-    }
 
     #[test]
     fn streams_can_cross_threads() {

@@ -7,7 +7,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use memchr::memchr2;
 
 use super::parser::{Incomplete, Parser};
-use super::{DecodeError, Event, Limits, Utf8Bytes};
+use super::{DecodeError, Event, Limits, Position, Utf8Bytes};
 
 /// Most bytes copied into the carry buffer between two limit checks, so a
 /// huge chunk cannot grow memory far past the limits.
@@ -156,6 +156,13 @@ impl ChunkDecoder {
         self.parser.incomplete()
     }
 
+    /// After [`finish`](Self::finish) and the last event: the position just
+    /// past the stream's last byte (its length, and its number of lines), where
+    /// findings about the stream as a whole point.
+    pub fn end_position(&self) -> Option<Position> {
+        self.parser.end().filter(|_| self.done)
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> Limits {
         self.parser.limits()
@@ -165,5 +172,62 @@ impl ChunkDecoder {
 impl Default for ChunkDecoder {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end_of(chunks: &[&[u8]]) -> Position {
+        let mut decoder = ChunkDecoder::new();
+        for chunk in chunks {
+            decoder.push(Bytes::copy_from_slice(chunk));
+            while decoder.next_event().unwrap().is_some() {}
+        }
+        assert_eq!(decoder.end_position(), None, "not before the end");
+        decoder.finish();
+        while decoder.next_event().unwrap().is_some() {}
+        decoder.end_position().expect("known after the end")
+    }
+
+    #[test]
+    fn the_end_position_counts_every_kind_of_line_end_once() {
+        assert_eq!(end_of(&[b"a\nb\r\nc\rd"]), Position { offset: 8, line: 4 });
+        // A CRLF split across chunks is one line end.
+        assert_eq!(end_of(&[b"a\r", b"\nb"]), Position { offset: 4, line: 2 });
+        assert_eq!(
+            end_of(&[b"a\r", b"", b"\n"]),
+            Position { offset: 3, line: 2 }
+        );
+        assert_eq!(end_of(&[b"\r\r\n"]), Position { offset: 3, line: 3 });
+        assert_eq!(
+            end_of(&[b"\r", b"\r", b"\n", b"\n"]),
+            Position { offset: 4, line: 4 }
+        );
+        assert_eq!(
+            end_of(&[b"\xEF\xBB\xBFdata: x\n\n"]),
+            Position {
+                offset: 12,
+                line: 3
+            }
+        );
+        assert_eq!(end_of(&[]), Position { offset: 0, line: 1 });
+    }
+
+    #[test]
+    fn the_end_position_does_not_depend_on_chunking() {
+        let bytes = b"event: a\r\ndata: 1\r\n\r\n: x\rdata: 2\n\ndata: 3\r\r";
+        for cut in 0..=bytes.len() {
+            let (head, tail) = bytes.split_at(cut);
+            assert_eq!(
+                end_of(&[head, tail]),
+                Position {
+                    offset: 43,
+                    line: 9
+                },
+                "cut {cut}"
+            );
+        }
     }
 }

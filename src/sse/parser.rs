@@ -103,6 +103,8 @@ pub(crate) struct Parser {
     /// Line number of the line starting at `line_start`.
     line: u64,
     incomplete: Option<Incomplete>,
+    /// After [`finish`](Self::finish): just past the stream's last byte.
+    end: Option<Position>,
 }
 
 impl Parser {
@@ -122,6 +124,7 @@ impl Parser {
             base: 0,
             line: 1,
             incomplete: None,
+            end: None,
         }
     }
 
@@ -139,6 +142,10 @@ impl Parser {
 
     pub(crate) fn incomplete(&self) -> Option<Incomplete> {
         self.incomplete
+    }
+
+    pub(crate) fn end(&self) -> Option<Position> {
+        self.end
     }
 
     /// Reads lines from `buf` until an event is complete or the buffer runs
@@ -266,6 +273,7 @@ impl Parser {
         self.scan = len;
         self.line_start = len;
         self.consume(buf, len);
+        self.end = Some(self.position_of(0));
     }
 
     fn position_of(&self, index: usize) -> Position {
