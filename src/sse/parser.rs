@@ -472,7 +472,7 @@ impl Parser {
         self.advance_base(ended);
         // One UTF-8 check for the whole block: field values are cut at ASCII
         // bytes, so when the block is valid every value is too.
-        let valid = block_bytes.is_ascii() || std::str::from_utf8(&block_bytes).is_ok();
+        let valid = block_bytes.is_ascii() || simdutf8::basic::from_utf8(&block_bytes).is_ok();
         let text = |bytes: Bytes| {
             if valid {
                 Utf8Bytes::from_checked(bytes)

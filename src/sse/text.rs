@@ -41,7 +41,7 @@ impl Utf8Bytes {
     /// Takes `bytes` if they are valid UTF-8 (no copy), or a copy with every
     /// invalid sequence replaced by U+FFFD (the WHATWG "UTF-8 decode" rule).
     pub fn from_utf8_lossy(bytes: Bytes) -> Self {
-        match std::str::from_utf8(&bytes) {
+        match simdutf8::basic::from_utf8(&bytes) {
             Ok(_) => Utf8Bytes(bytes),
             Err(_) => Utf8Bytes(Bytes::from(
                 String::from_utf8_lossy(&bytes).into_owned().into_bytes(),
@@ -57,19 +57,22 @@ impl Utf8Bytes {
 
     /// Takes `bytes` if they are valid UTF-8, without copying them.
     pub fn try_from_bytes(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
-        std::str::from_utf8(&bytes)?;
+        if simdutf8::basic::from_utf8(&bytes).is_err() {
+            // The fast check says only whether; std's says where.
+            std::str::from_utf8(&bytes)?;
+        }
         Ok(Utf8Bytes(bytes))
     }
 
     /// The string.
     ///
     /// The bytes were checked when the value was made; this checks them
-    /// again (at memory speed) because the crate forbids `unsafe`. Hot paths
+    /// again (with SIMD, at memory speed) because the crate forbids `unsafe`. Hot paths
     /// that only need bytes (JSON parsing, hashing) should use
     /// [`as_bytes`](Self::as_bytes).
     pub fn as_str(&self) -> &str {
         // The invariant holds by construction, so the fallback is unreachable.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        simdutf8::basic::from_utf8(&self.0).unwrap_or_default()
     }
 
     /// The UTF-8 bytes.
