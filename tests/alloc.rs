@@ -1,0 +1,372 @@
+//! Heap allocations per event, counted by a global allocator that wraps the
+//! system one.
+//!
+//! The counts are per thread, so tests running in parallel do not disturb
+//! each other. Each measurement decodes a corpus (`benches/corpus`, the same
+//! bytes the benches use) with the events dropped as they are consumed, and
+//! counts what the decoder allocates in steady state: after the first tenth
+//! of the input, whose allocations (buffers reaching their working size)
+//! happen once per stream.
+//!
+//! `cargo test --release --test alloc -- --nocapture` prints the table.
+
+#[path = "../benches/corpus/mod.rs"]
+mod corpus;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use agent37_stream::protocol::event::ResponseEvent;
+use agent37_stream::protocol::fold::{Seed, Step, TurnTracker};
+use agent37_stream::protocol::machine::{Finding, Rule, ValidatorOptions};
+use agent37_stream::sse::{ChunkDecoder, Decoder, Event, EventReader, Position};
+use bytes::{Bytes, BytesMut};
+use tokio_util::codec::Decoder as _;
+
+use corpus::{Chunking, Corpus};
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    static ALLOCATED_BYTES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts every allocation and reallocation of the calling thread.
+struct Counting;
+
+fn count(bytes: usize) {
+    // `try_with`: an allocation during thread teardown must not panic.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+    let _ = ALLOCATED_BYTES.try_with(|n| n.set(n.get() + bytes as u64));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments
+// unchanged; the counters are thread-local cells that never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size);
+        // SAFETY: `ptr` and `layout` came from this allocator, which is `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as for `realloc`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> (u64, u64) {
+    (ALLOCATIONS.with(Cell::get), ALLOCATED_BYTES.with(Cell::get))
+}
+
+/// What one measured run found.
+#[derive(Debug, Clone, Copy)]
+struct Measure {
+    /// Events over the whole run.
+    events: usize,
+    /// Events dispatched in steady state (after the warm-up tenth).
+    steady_events: usize,
+    /// Allocations in steady state.
+    steady_allocations: u64,
+    steady_bytes: u64,
+    /// Allocations over the whole run, warm-up included.
+    total_allocations: u64,
+}
+
+impl Measure {
+    fn per_event(&self) -> f64 {
+        self.steady_allocations as f64 / self.steady_events.max(1) as f64
+    }
+
+    fn bytes_per_event(&self) -> f64 {
+        self.steady_bytes as f64 / self.steady_events.max(1) as f64
+    }
+}
+
+/// Tracks a run: events seen, and the counters at the end of the warm-up.
+struct Meter {
+    start: (u64, u64),
+    warm: Option<((u64, u64), usize)>,
+    events: usize,
+}
+
+impl Meter {
+    fn start() -> Self {
+        Meter {
+            start: allocations(),
+            warm: None,
+            events: 0,
+        }
+    }
+
+    /// Called before piece `index` of `pieces`: the warm-up ends at the
+    /// first piece past a tenth of them.
+    fn piece(&mut self, index: usize, pieces: usize) {
+        if self.warm.is_none() && index >= pieces / 10 {
+            self.warm = Some((allocations(), self.events));
+        }
+    }
+
+    fn finish(self) -> Measure {
+        let end = allocations();
+        let ((warm_allocations, warm_bytes), warm_events) = self.warm.unwrap_or((self.start, 0));
+        Measure {
+            events: self.events,
+            steady_events: self.events - warm_events,
+            steady_allocations: end.0 - warm_allocations,
+            steady_bytes: end.1 - warm_bytes,
+            total_allocations: end.0 - self.start.0,
+        }
+    }
+}
+
+/// The codec, its `BytesMut` filled `read` bytes at a time as `FramedRead`
+/// fills it.
+fn codec(corpus: &Corpus, read: usize) -> Measure {
+    let pieces: Vec<&[u8]> = corpus.bytes.chunks(read).collect();
+    let mut meter = Meter::start();
+    let mut decoder = Decoder::new();
+    let mut buf = BytesMut::new();
+    for (index, piece) in pieces.iter().enumerate() {
+        meter.piece(index, pieces.len());
+        buf.reserve(piece.len());
+        buf.extend_from_slice(piece);
+        while let Some(event) = decoder.decode(&mut buf).expect("corpus within limits") {
+            meter.events += 1;
+            drop(event);
+        }
+    }
+    while let Some(event) = decoder.decode_eof(&mut buf).expect("corpus within limits") {
+        meter.events += 1;
+        drop(event);
+    }
+    meter.finish()
+}
+
+/// The push decoder fed `Bytes` chunks. The chunks are cut before the
+/// count starts: they are the HTTP client's allocations, not the decoder's.
+fn chunked(corpus: &Corpus, chunking: Chunking) -> Measure {
+    chunked_into(corpus, chunking, drop)
+}
+
+/// The push decoder, each event handed to `consume` (a layer above).
+fn chunked_into(corpus: &Corpus, chunking: Chunking, mut consume: impl FnMut(Event)) -> Measure {
+    let chunks: Vec<Bytes> = corpus.chunks(chunking);
+    let mut meter = Meter::start();
+    let mut decoder = ChunkDecoder::new();
+    let total = chunks.len();
+    for (index, chunk) in chunks.into_iter().enumerate() {
+        meter.piece(index, total);
+        decoder.push(chunk);
+        while let Some(event) = decoder.next_event().expect("corpus within limits") {
+            meter.events += 1;
+            consume(event);
+        }
+    }
+    decoder.finish();
+    while let Some(event) = decoder.next_event().expect("corpus within limits") {
+        meter.events += 1;
+        consume(event);
+    }
+    meter.finish()
+}
+
+/// The typed layer: each event's payload parsed into a `ResponseEvent`.
+fn typed(corpus: &Corpus) -> Measure {
+    chunked_into(corpus, Chunking::Writes, |event| {
+        let parsed = ResponseEvent::from_sse(&event);
+        assert!(parsed.is_ok(), "{:?}", parsed.err());
+    })
+}
+
+/// The validate+fold layer: each event through a `TurnTracker` (replay
+/// guard, parse, ordering state machine, fold into the turn).
+fn validate_fold(corpus: &Corpus) -> (Measure, Vec<Finding>) {
+    let mut tracker = TurnTracker::new(Seed::default(), ValidatorOptions::default());
+    let mut findings = Vec::new();
+    let measure = chunked_into(corpus, Chunking::Writes, |event| {
+        if let Step::New {
+            findings: found, ..
+        } = tracker.push(&event)
+        {
+            findings.extend(found);
+        }
+    });
+    findings.extend(tracker.finish(Position::START));
+    (measure, findings)
+}
+
+/// The blocking reader over an in-memory `Read` (64 KiB reads).
+fn reader(corpus: &Corpus) -> Measure {
+    let mut meter = Meter::start();
+    let mut events = EventReader::new(&corpus.bytes[..]);
+    // The reader hides its reads, so the warm-up is a tenth of the events.
+    let warm_after = corpus.events / 10;
+    for event in events.by_ref() {
+        if meter.events == warm_after {
+            meter.piece(1, 10);
+        }
+        drop(event.expect("corpus within limits"));
+        meter.events += 1;
+    }
+    meter.finish()
+}
+
+struct Row {
+    corpus: &'static str,
+    path: String,
+    measure: Measure,
+}
+
+fn measure_all() -> Vec<Row> {
+    let mut rows = Vec::new();
+    for corpus in corpus::all() {
+        let mut add = |path: String, measure: Measure| {
+            assert_eq!(measure.events, corpus.events, "{path} on {}", corpus.name);
+            rows.push(Row {
+                corpus: corpus.name,
+                path,
+                measure,
+            });
+        };
+        for read in [4096, 64 * 1024] {
+            add(
+                format!("codec {}", Chunking::Read(read)),
+                codec(&corpus, read),
+            );
+        }
+        for chunking in [
+            Chunking::Read(4096),
+            Chunking::Read(64 * 1024),
+            Chunking::Writes,
+        ] {
+            add(format!("chunk {chunking}"), chunked(&corpus, chunking));
+        }
+        add("reader read64k".to_owned(), reader(&corpus));
+        add("typed, chunk per-write".to_owned(), typed(&corpus));
+        add(
+            "validate+fold, chunk per-write".to_owned(),
+            validate_fold(&corpus).0,
+        );
+    }
+    rows
+}
+
+fn print(rows: &[Row]) {
+    println!();
+    println!("| corpus | bytes | events | bytes/event | events with a JSON escape |");
+    println!("|---|---:|---:|---:|---:|");
+    for corpus in corpus::all() {
+        let (mut escaped, mut events) = (0, 0);
+        let mut decoder = ChunkDecoder::new();
+        decoder.push(corpus.bytes.clone());
+        while let Ok(Some(event)) = decoder.next_event() {
+            events += 1;
+            escaped += usize::from(event.data().contains('\\'));
+        }
+        println!(
+            "| {} | {} | {events} | {:.0} | {escaped} |",
+            corpus.name,
+            corpus.bytes.len(),
+            corpus.bytes.len() as f64 / events as f64
+        );
+    }
+    println!();
+    println!("| corpus | path | allocations/event | bytes/event | allocations in all |");
+    println!("|---|---|---:|---:|---:|");
+    for row in rows {
+        println!(
+            "| {} | {} | {:.4} | {:.1} | {} |",
+            row.corpus,
+            row.path,
+            row.measure.per_event(),
+            row.measure.bytes_per_event(),
+            row.measure.total_allocations
+        );
+    }
+}
+
+#[test]
+fn allocation_report() {
+    let rows = measure_all();
+    print(&rows);
+    // Every path of every corpus was measured on a full decode.
+    assert_eq!(rows.len(), 5 * 8);
+}
+
+/// Goal: an event whose data is one line, inside one chunk, is sliced out
+/// of the chunk with no allocation at all.
+#[test]
+fn chunk_path_allocates_nothing_for_single_line_events_in_whole_chunks() {
+    for corpus in [
+        corpus::deltas(),
+        corpus::crlf(),
+        corpus::comments(),
+        corpus::large(),
+    ] {
+        let measure = chunked(&corpus, Chunking::Writes);
+        assert_eq!(measure.events, corpus.events);
+        assert!(measure.steady_events > 0);
+        assert_eq!(
+            measure.steady_allocations, 0,
+            "{}: {} allocations ({} bytes) over {} events",
+            corpus.name, measure.steady_allocations, measure.steady_bytes, measure.steady_events
+        );
+    }
+}
+
+/// Goal: the codec path allocates at most once per read buffer: at most
+/// 0.02 allocations per event on the deltas in 4 KiB and 64 KiB reads.
+#[test]
+fn codec_path_allocates_at_most_once_per_read_on_deltas() {
+    let corpus = corpus::deltas();
+    for read in [4096, 64 * 1024] {
+        let measure = codec(&corpus, read);
+        assert_eq!(measure.events, corpus.events);
+        let reads = corpus.bytes.len().div_ceil(read) as u64;
+        assert!(
+            measure.per_event() <= 0.02 && measure.total_allocations <= reads,
+            "codec in {read}-byte reads: {:.4} allocations per event, {} in all for {reads} reads",
+            measure.per_event(),
+            measure.total_allocations
+        );
+    }
+}
+
+/// The counter itself works: a decode that must copy (multi-line data is
+/// joined into a new buffer) is seen allocating.
+#[test]
+fn the_counter_sees_allocations() {
+    let corpus = corpus::multiline();
+    let measure = chunked(&corpus, Chunking::Writes);
+    assert!(measure.steady_allocations >= measure.steady_events as u64);
+}
+
+/// The corpora are contract-valid streams, so the validate+fold figures are
+/// those of the happy path: the only finding allowed is the summary that
+/// the deltas corpora put in `output_text` instead of the whole text.
+#[test]
+fn corpora_are_valid_turns() {
+    for corpus in corpus::all() {
+        let (_, findings) = validate_fold(&corpus);
+        let unexpected: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.rule != Rule::OutputTextMismatch)
+            .collect();
+        assert!(unexpected.is_empty(), "{}: {unexpected:#?}", corpus.name);
+    }
+}
