@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Fills fuzz/corpus/<target>/ with seeds from testdata/ (never committed:
+# fuzz/.gitignore keeps corpus/ out). Safe to run again: seeds are named by
+# content, and what the fuzzer has added is left alone.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=..
+corpus=corpus
+
+# seed TARGET PREFIX FILE: the prefix bytes (printf escapes), then the
+# first 64 KiB of FILE, into the target's corpus, named by content.
+seed() {
+    local target=$1 prefix=$2 file=$3 dir="$corpus/$1" tmp name
+    mkdir -p "$dir"
+    tmp=$(mktemp)
+    { printf "$prefix"; head -c 65536 "$file"; } >"$tmp"
+    name=$(sha1sum "$tmp" | cut -c1-16)
+    mv "$tmp" "$dir/seed-$name"
+}
+
+streams=()
+while IFS= read -r -d '' file; do streams+=("$file"); done < <(
+    find "$root/testdata/conformance/real" "$root/testdata/recordings" -name '*.sse' -print0 | sort -z
+)
+
+# The conformance vectors: base64 inputs inside a JSON array.
+vectors=$(mktemp -d)
+trap 'rm -rf "$vectors"' EXIT
+if command -v python3 >/dev/null; then
+    python3 - "$root/testdata/conformance/sse-vectors.json" "$vectors" <<'PY'
+import base64, json, sys
+for i, v in enumerate(json.load(open(sys.argv[1]))):
+    open(f"{sys.argv[2]}/v{i:03}.sse", "wb").write(base64.b64decode(v["input_b64"]))
+PY
+    while IFS= read -r -d '' file; do streams+=("$file"); done < <(find "$vectors" -name '*.sse' -print0 | sort -z)
+else
+    echo "seed.sh: no python3, the conformance vectors are not seeded" >&2
+fi
+
+for file in "${streams[@]}"; do
+    seed sse_differential "" "$file"
+    # sse_decode reads two control bytes first: whole-buffer/default limits,
+    # and a small-piece cut with small limits.
+    seed sse_decode '\x00\x03' "$file"
+    seed sse_decode '\x05\x00' "$file"
+    # check_stream: byte 0 the chunking and reconnect point, byte 1 the limits.
+    seed check_stream '\x00\x03' "$file"
+    seed check_stream '\x07\x03' "$file"
+done
+
+# Error bodies (status, Retry-After length or 0xFF for none, body).
+errors=$(mktemp -d)
+printf '\x01\x90\xff{"error":{"code":"validation_error","message":"input is required","param":"input","hint":"send input"}}' >"$errors/gateway"
+printf '\x01\xad\x02%s{"error":{"code":"rate_limited","message":"slow down"}}' 30 >"$errors/rate-limited"
+printf '\x01\xad\x1d%s{"error":{"code":"rate_limit_exceeded","message":"slow","status":429,"retryAfter":12}}' 'Wed, 21 Oct 2015 07:28:00 GMT' >"$errors/sdk"
+printf '\x01\x92\xff{"error":{"code":"insufficient_balance","message":"top up"}}' >"$errors/billing"
+printf '\x01\xf7\xff{"error":{"code":"sandbox_error","message":"down","status":503}}' >"$errors/sandbox"
+printf '\x01\xf6\xff<html><body><h1>502 Bad Gateway</h1></body></html>' >"$errors/html"
+printf '\x01\xf4\xff{"error":"plain string"}' >"$errors/no-object"
+printf '\x01\xf4\xff' >"$errors/empty"
+for file in "$errors"/*; do seed error_envelope "" "$file"; done
+rm -rf "$errors"
+
+# Request bodies.
+requests=$(mktemp -d)
+printf '{"input":"hi"}' >"$requests/minimal"
+printf '{"input":"hi","session_id":"sess_1","stream":true,"model":"m","provider":"anthropic","reasoning_effort":"high","metadata":{"k":"v","n":1.5e3,"a":[null,true]},"agent":"hermes","mode":"chat","instance_id":"i"}' >"$requests/full"
+printf '{"input":"x","mode":"goal"}' >"$requests/goal"
+printf '{"input":42}' >"$requests/wrong-type"
+printf '[1,2]' >"$requests/not-object"
+printf '{"input":"\\u00e9\\ud83d\\ude00","metadata":null,"stream":null}' >"$requests/escapes"
+for file in "$requests"/*; do seed request "" "$file"; done
+rm -rf "$requests"
+
+for dir in "$corpus"/*/; do
+    echo "seed.sh: $(find "$dir" -type f | wc -l) files in $dir"
+done
