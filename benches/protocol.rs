@@ -67,8 +67,11 @@ fn validate_and_fold(chunks: &[Bytes]) -> usize {
 fn layers(c: &mut Criterion) {
     let corpus = corpus::deltas();
     let chunks = corpus.chunks(Chunking::Writes);
-    let runs: [(&str, fn(&[Bytes]) -> usize); 3] =
-        [("raw", raw), ("typed", typed), ("validate+fold", validate_and_fold)];
+    let runs: [(&str, fn(&[Bytes]) -> usize); 3] = [
+        ("raw", raw),
+        ("typed", typed),
+        ("validate+fold", validate_and_fold),
+    ];
     for (name, run) in runs {
         assert_eq!(run(&chunks), corpus.events, "{name} sees every event");
     }
