@@ -13,7 +13,6 @@
 //! `cargo bench --bench protocol`.
 
 #[path = "corpus/mod.rs"]
-#[allow(dead_code)]
 mod corpus;
 
 use std::hint::black_box;
@@ -26,6 +25,9 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use corpus::Chunking;
+
+/// One layer's run over the corpus chunks, returning the events it saw.
+type Run = fn(&[Bytes]) -> usize;
 
 /// Decodes `chunks` and hands each event to `each`; returns the event count.
 fn decode(chunks: &[Bytes], mut each: impl FnMut(&Event)) -> usize {
@@ -67,7 +69,7 @@ fn validate_and_fold(chunks: &[Bytes]) -> usize {
 fn layers(c: &mut Criterion) {
     let corpus = corpus::deltas();
     let chunks = corpus.chunks(Chunking::Writes);
-    let runs: [(&str, fn(&[Bytes]) -> usize); 3] = [
+    let runs: [(&str, Run); 3] = [
         ("raw", raw),
         ("typed", typed),
         ("validate+fold", validate_and_fold),
