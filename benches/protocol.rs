@@ -16,7 +16,6 @@
 mod corpus;
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use agent37_stream::protocol::event::ResponseEvent;
 use agent37_stream::protocol::fold::{Step, TurnTracker};
@@ -79,14 +78,15 @@ fn layers(c: &mut Criterion) {
     }
     let mut group = c.benchmark_group("protocol-events/deltas");
     group.throughput(Throughput::Elements(corpus.events as u64));
-    group.sample_size(10);
-    group.warm_up_time(Duration::from_millis(300));
-    group.measurement_time(Duration::from_secs(2));
     for (name, run) in runs {
         group.bench_function(name, |b| b.iter(|| run(black_box(&chunks))));
     }
     group.finish();
 }
 
-criterion_group!(benches, layers);
+criterion_group! {
+    name = benches;
+    config = corpus::criterion_config();
+    targets = layers
+}
 criterion_main!(benches);

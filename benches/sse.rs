@@ -17,7 +17,6 @@
 mod corpus;
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use agent37_stream::sse::{ChunkDecoder, Decoder};
 use bytes::{Bytes, BytesMut};
@@ -187,18 +186,9 @@ fn linear(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    // Each sample decodes megabytes, so few samples give tight intervals
-    // and the whole bench stays within a few minutes on a shared machine.
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = corpus::criterion_config();
     targets = decode, linear
 }
 criterion_main!(benches);

@@ -7,6 +7,16 @@
 
 use bytes::Bytes;
 
+/// The criterion settings every bench uses. Each sample decodes megabytes,
+/// so few samples give tight intervals and a whole bench stays within a few
+/// minutes on a shared machine.
+pub fn criterion_config() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .sample_size(10)
+        .warm_up_time(std::time::Duration::from_millis(300))
+        .measurement_time(std::time::Duration::from_secs(1))
+}
+
 /// One named corpus.
 pub struct Corpus {
     pub name: &'static str,
