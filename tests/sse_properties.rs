@@ -65,17 +65,21 @@ proptest! {
     #[test]
     fn decoder_agrees_with_the_reference_model(input in sse_bytes()) {
         let got = via_chunks(&input, &[], Limits::default());
-        let (events, retry) = reference::decode(&input);
-        prop_assert_eq!(got.events, events);
-        prop_assert_eq!(got.retry, retry);
+        let model = reference::model(&input);
+        prop_assert_eq!(got.events, model.events);
+        prop_assert_eq!(got.positions, model.positions);
+        prop_assert_eq!(got.retry, model.retry);
+        prop_assert_eq!(got.last_event_id, model.last_event_id);
     }
 
     #[test]
     fn arbitrary_bytes_agree_with_the_reference_model(input in proptest::collection::vec(any::<u8>(), 0..200)) {
         let got = via_codec(&input, &[], Limits::default());
-        let (events, retry) = reference::decode(&input);
-        prop_assert_eq!(got.events, events);
-        prop_assert_eq!(got.retry, retry);
+        let model = reference::model(&input);
+        prop_assert_eq!(got.events, model.events);
+        prop_assert_eq!(got.positions, model.positions);
+        prop_assert_eq!(got.retry, model.retry);
+        prop_assert_eq!(got.last_event_id, model.last_event_id);
     }
 
     #[test]

@@ -320,14 +320,12 @@ impl<'a> ResponseEvent<'a> {
     /// [`Validator`](super::machine::Validator) reports it as `untyped-event`.
     pub fn from_sse(event: &'a sse::Event) -> Result<Self, PayloadError> {
         // Bytes, not `event_type()`/`data()`, which would check UTF-8 again.
-        Self::parse_known(EventKind::of_sse(event), event.data_bytes().as_bytes()).unwrap_or_else(
-            || {
-                Ok(ResponseEvent::Unknown {
-                    name: Cow::Borrowed(event.event_type()),
-                    data: Cow::Borrowed(event.data()),
-                })
-            },
-        )
+        Self::parse_known(EventKind::of_sse(event), event.data_bytes()).unwrap_or_else(|| {
+            Ok(ResponseEvent::Unknown {
+                name: Cow::Borrowed(event.event_type()),
+                data: Cow::Borrowed(event.data()),
+            })
+        })
     }
 
     /// Reads an event from its name and JSON data.

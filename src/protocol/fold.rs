@@ -405,7 +405,7 @@ fn fingerprint(event: &sse::Event) -> u64 {
         None => hasher.write_u8(0),
     }
     hasher.write_usize(event.data_bytes().len());
-    hasher.write(event.data_bytes().as_bytes());
+    hasher.write(event.data_bytes());
     hasher.finish()
 }
 

@@ -845,7 +845,7 @@ fn tool_name<'p>(
         Some(ResponseEvent::ToolCallStarted(p)) => &p.tool,
         Some(ResponseEvent::ToolCallCompleted(p)) => &p.tool,
         Some(ResponseEvent::ToolCallFailed(p)) => &p.tool,
-        _ => return lenient_tool_name(event.data_bytes().as_bytes()),
+        _ => return lenient_tool_name(event.data_bytes()),
     };
     Some(Cow::Borrowed(tool))
 }

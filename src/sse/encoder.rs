@@ -73,7 +73,7 @@ impl Encoder {
             }
         }
 
-        let data = event.data_bytes().as_bytes();
+        let data: &[u8] = event.data_bytes();
         dst.reserve(data.len() + 32);
         if let Some(event_type) = event.explicit_type() {
             put_field(dst, b"event", event_type.as_bytes());

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use bytes::Bytes;
+
 use super::Utf8Bytes;
 
 /// Where something starts in a stream: a byte offset and a 1-based line.
@@ -29,9 +31,10 @@ impl fmt::Display for Position {
 
 /// One event dispatched by the decoder.
 ///
-/// The strings share storage with the bytes the event was decoded from: an
+/// The data shares storage with the bytes the event was decoded from: an
 /// event whose data came from a single `data` line holds a slice of the read
-/// buffer, not a copy.
+/// buffer, not a copy. The type and the id, short as a rule, are held inline
+/// (see [`Utf8Bytes`]).
 ///
 /// ```
 /// use agent37_stream::sse::Event;
@@ -44,7 +47,10 @@ impl fmt::Display for Position {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Event {
     pub(crate) event_type: Option<Utf8Bytes>,
-    pub(crate) data: Utf8Bytes,
+    /// Valid UTF-8, checked (or made so) when the event was decoded. Plain
+    /// `Bytes` rather than a [`Utf8Bytes`] keeps the event within 128 bytes,
+    /// which it crosses the decode path by plain moves, not `memcpy` calls.
+    pub(crate) data: Bytes,
     pub(crate) id: Utf8Bytes,
     pub(crate) position: Position,
 }
@@ -56,7 +62,7 @@ impl Event {
         let event_type = event_type.into();
         Event {
             event_type: (!event_type.is_empty()).then_some(event_type),
-            data: data.into(),
+            data: data.into().into_bytes(),
             id: Utf8Bytes::new(),
             position: Position::START,
         }
@@ -88,12 +94,20 @@ impl Event {
     }
 
     /// The data: every `data` line's value joined by `\n`.
+    ///
+    /// The bytes were checked to be UTF-8 when the event was decoded; this
+    /// checks them again (with SIMD) because the crate forbids `unsafe`.
+    /// Parsers that take bytes (`serde_json::from_slice`) should use
+    /// [`data_bytes`](Self::data_bytes).
     pub fn data(&self) -> &str {
-        self.data.as_str()
+        // Valid by construction, so the fallback is unreachable.
+        simdutf8::basic::from_utf8(&self.data).unwrap_or_default()
     }
 
-    /// The data as shared UTF-8 bytes (no check, no copy).
-    pub fn data_bytes(&self) -> &Utf8Bytes {
+    /// The data as shared bytes, always valid UTF-8 (no check, no copy):
+    /// for an event decoded from one `data` line, a slice of the buffer it
+    /// was read from.
+    pub fn data_bytes(&self) -> &Bytes {
         &self.data
     }
 
@@ -116,7 +130,7 @@ impl Event {
     }
 
     /// Takes the event apart: `(explicit type, data, id)`.
-    pub fn into_parts(self) -> (Option<Utf8Bytes>, Utf8Bytes, Utf8Bytes) {
+    pub fn into_parts(self) -> (Option<Utf8Bytes>, Bytes, Utf8Bytes) {
         (self.event_type, self.data, self.id)
     }
 }
@@ -125,7 +139,7 @@ impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
             .field("event_type", &self.event_type())
-            .field("data", &self.data)
+            .field("data", &self.data())
             .field("id", &self.id)
             .field("position", &self.position)
             .finish()

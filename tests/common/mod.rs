@@ -5,13 +5,24 @@ use agent37_stream::sse::{ChunkDecoder, DecodeError, Decoder, Event, EventReader
 use bytes::{Bytes, BytesMut};
 use tokio_util::codec::Decoder as _;
 
-/// What a decoded stream comes to: events as `(type, data, id)` and the
-/// reconnection time left at the end.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a decoded stream comes to: events as `(type, data, id)`, where each
+/// starts, the errors, and the reconnection time and last event id left at
+/// the end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub events: Vec<(String, String, String)>,
+    pub positions: Vec<(u64, u64)>,
     pub retry: Option<u64>,
+    pub last_event_id: String,
     pub errors: Vec<String>,
+}
+
+impl Outcome {
+    fn push(&mut self, event: &Event) {
+        self.events.push(triple(event));
+        let position = event.position();
+        self.positions.push((position.offset, position.line));
+    }
 }
 
 pub fn triple(e: &Event) -> (String, String, String) {
@@ -24,7 +35,7 @@ pub fn triple(e: &Event) -> (String, String, String) {
 
 fn push_result(out: &mut Outcome, r: Result<Event, DecodeError>) {
     match r {
-        Ok(e) => out.events.push(triple(&e)),
+        Ok(e) => out.push(&e),
         Err(e) => out.errors.push(e.to_string()),
     }
 }
@@ -33,18 +44,14 @@ fn push_result(out: &mut Outcome, r: Result<Event, DecodeError>) {
 pub fn via_codec(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
     let mut decoder = Decoder::with_limits(limits);
     let mut buf = BytesMut::new();
-    let mut out = Outcome {
-        events: vec![],
-        retry: None,
-        errors: vec![],
-    };
+    let mut out = Outcome::default();
     let mut from = 0;
     for &to in cuts.iter().chain(std::iter::once(&input.len())) {
         buf.extend_from_slice(&input[from..to]);
         from = to;
         loop {
             match decoder.decode(&mut buf) {
-                Ok(Some(e)) => out.events.push(triple(&e)),
+                Ok(Some(e)) => out.push(&e),
                 Ok(None) => break,
                 Err(e) => out.errors.push(e.to_string()),
             }
@@ -52,23 +59,20 @@ pub fn via_codec(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
     }
     loop {
         match decoder.decode_eof(&mut buf) {
-            Ok(Some(e)) => out.events.push(triple(&e)),
+            Ok(Some(e)) => out.push(&e),
             Ok(None) => break,
             Err(e) => out.errors.push(e.to_string()),
         }
     }
     out.retry = decoder.retry();
+    out.last_event_id = decoder.last_event_id().to_string();
     out
 }
 
 /// Pushes `input` to a [`ChunkDecoder`] as `Bytes` chunks cut at `cuts`.
 pub fn via_chunks(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
     let mut decoder = ChunkDecoder::with_limits(limits);
-    let mut out = Outcome {
-        events: vec![],
-        retry: None,
-        errors: vec![],
-    };
+    let mut out = Outcome::default();
     let input = Bytes::copy_from_slice(input);
     let mut from = 0;
     for &to in cuts.iter().chain(std::iter::once(&input.len())) {
@@ -83,6 +87,7 @@ pub fn via_chunks(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
         push_result(&mut out, r);
     }
     out.retry = decoder.retry();
+    out.last_event_id = decoder.last_event_id().to_string();
     out
 }
 
@@ -114,15 +119,12 @@ pub fn via_reader(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
         from = to;
     }
     let mut reader = EventReader::with_limits(Pieces { pieces }, limits);
-    let mut out = Outcome {
-        events: vec![],
-        retry: None,
-        errors: vec![],
-    };
+    let mut out = Outcome::default();
     for r in reader.by_ref() {
         push_result(&mut out, r);
     }
     out.retry = reader.retry();
+    out.last_event_id = reader.last_event_id().to_string();
     out
 }
 

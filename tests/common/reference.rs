@@ -1,34 +1,54 @@
-//! A deliberately simple model of the WHATWG event-stream rules: decode the
-//! whole stream to a string, split it into lines, interpret each line. No
-//! incrementality, no zero-copy, no limits: easy to check against the spec
-//! text, and the oracle the real decoder is compared with.
+//! A deliberately simple model of the WHATWG event-stream rules: cut the
+//! whole stream into lines, decode each, interpret each. No incrementality,
+//! no zero-copy, no limits: easy to check against the spec text, and the
+//! oracle the real decoder is compared with.
 
-/// `(type, data, id)` of each dispatched event, and the final `retry`.
-pub fn decode(input: &[u8]) -> (Vec<(String, String, String)>, Option<u64>) {
-    let text = String::from_utf8_lossy(input);
-    let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+/// What the model makes of a whole stream.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Model {
+    /// `(type, data, id)` of each dispatched event.
+    pub events: Vec<(String, String, String)>,
+    /// `(byte offset, 1-based line)` of each event's first field line.
+    pub positions: Vec<(u64, u64)>,
+    /// The reconnection time left at the end.
+    pub retry: Option<u64>,
+    /// The last event id left at the end.
+    pub last_event_id: String,
+}
 
-    // Complete lines only: a last line with no line end is discarded.
+/// The whole model of `input`.
+pub fn model(input: &[u8]) -> Model {
+    // A BOM is skipped only at the very start; line ends are ASCII, so
+    // cutting lines before decoding UTF-8 cuts them where decoding first
+    // would.
+    let (bom, body) = match input.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => (3u64, rest),
+        None => (0, input),
+    };
+
+    // Complete lines, each with its offset and line number; a last line
+    // with no line end is discarded.
     let mut lines = Vec::new();
-    let mut line = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                lines.push(std::mem::take(&mut line));
+    let (mut start, mut i, mut number) = (0, 0, 1u64);
+    while i < body.len() {
+        if body[i] == b'\r' || body[i] == b'\n' {
+            lines.push((&body[start..i], bom + start as u64, number));
+            if body[i] == b'\r' && body.get(i + 1) == Some(&b'\n') {
+                i += 1;
             }
-            '\n' => lines.push(std::mem::take(&mut line)),
-            c => line.push(c),
+            i += 1;
+            start = i;
+            number += 1;
+        } else {
+            i += 1;
         }
     }
 
-    let mut events = Vec::new();
-    let (mut data, mut event_type, mut last_id) = (String::new(), String::new(), String::new());
-    let mut retry = None;
-    for line in lines {
+    let mut model = Model::default();
+    let (mut data, mut event_type) = (String::new(), String::new());
+    let mut block_start = None;
+    for (raw, offset, number) in lines {
+        let line = String::from_utf8_lossy(raw);
         if line.is_empty() {
             if !data.is_empty() {
                 data.pop(); // the last "\n"
@@ -37,21 +57,27 @@ pub fn decode(input: &[u8]) -> (Vec<(String, String, String)>, Option<u64>) {
                 } else {
                     event_type.clone()
                 };
-                events.push((kind, std::mem::take(&mut data), last_id.clone()));
+                let id = model.last_event_id.clone();
+                model.events.push((kind, std::mem::take(&mut data), id));
+                model
+                    .positions
+                    .push(block_start.expect("data implies a field line"));
             }
             data.clear();
             event_type.clear();
+            block_start = None;
             continue;
         }
         if line.starts_with(':') {
             continue;
         }
+        block_start.get_or_insert((offset, number));
         let (name, value) = match line.find(':') {
             Some(i) => {
                 let value = &line[i + 1..];
                 (&line[..i], value.strip_prefix(' ').unwrap_or(value))
             }
-            None => (line.as_str(), ""),
+            None => (&*line, ""),
         };
         match name {
             "data" => {
@@ -59,14 +85,14 @@ pub fn decode(input: &[u8]) -> (Vec<(String, String, String)>, Option<u64>) {
                 data.push('\n');
             }
             "event" => event_type = value.to_owned(),
-            "id" if !value.contains('\0') => last_id = value.to_owned(),
+            "id" if !value.contains('\0') => model.last_event_id = value.to_owned(),
             "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
                 if let Ok(ms) = value.parse::<u64>() {
-                    retry = Some(ms);
+                    model.retry = Some(ms);
                 }
             }
             _ => {}
         }
     }
-    (events, retry)
+    model
 }

@@ -12,6 +12,8 @@ use memchr::{memchr, memchr2};
 
 use super::{DecodeError, Event, Limits, Position, Utf8Bytes};
 
+mod fast;
+
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A buffer the parser can read lines from and cut finished blocks off.
@@ -105,6 +107,13 @@ pub(crate) struct Parser {
     incomplete: Option<Incomplete>,
     /// After [`finish`](Self::finish): just past the stream's last byte.
     end: Option<Position>,
+    /// `buf[..utf8_checked]` is known to be valid UTF-8. The buffer is
+    /// checked ahead of the blocks, in long runs at SIMD speed, rather than
+    /// block by block.
+    utf8_checked: usize,
+    /// An invalid sequence ends here: checking ahead stops at it until it
+    /// has left the buffer, and blocks past it are checked one by one.
+    utf8_bad_end: Option<usize>,
 }
 
 impl Parser {
@@ -125,6 +134,8 @@ impl Parser {
             line: 1,
             incomplete: None,
             end: None,
+            utf8_checked: 0,
+            utf8_bad_end: None,
         }
     }
 
@@ -151,7 +162,25 @@ impl Parser {
     /// Reads lines from `buf` until an event is complete or the buffer runs
     /// out. Bytes the parser no longer needs are removed from the front of
     /// `buf`; the rest must be handed back, with more appended, next time.
+    #[inline]
     pub(crate) fn next_event<B: Buffer>(
+        &mut self,
+        buf: &mut B,
+    ) -> Result<Option<Event>, DecodeError> {
+        // Inlined into the front ends, so that the event is built where the
+        // caller wants it rather than moved out through every layer.
+        if self.bom_done && self.at_block_boundary() {
+            if let Some(event) = self.fast_block(buf) {
+                return Ok(Some(event));
+            }
+        }
+        self.next_event_by_lines(buf)
+    }
+
+    /// [`next_event`](Self::next_event) past the fast path: line by line,
+    /// every rule and limit applied to each line.
+    #[inline(never)]
+    fn next_event_by_lines<B: Buffer>(
         &mut self,
         buf: &mut B,
     ) -> Result<Option<Event>, DecodeError> {
@@ -159,6 +188,11 @@ impl Parser {
             return Ok(None);
         }
         loop {
+            if self.at_block_boundary() {
+                if let Some(event) = self.fast_block(buf) {
+                    return Ok(Some(event));
+                }
+            }
             if self.skip_lf && self.scan < buf.as_ref().len() {
                 self.skip_lf = false;
                 if buf.as_ref()[self.scan] == b'\n' {
@@ -294,6 +328,7 @@ impl Parser {
             self.bom_done = true;
             buf.discard(BOM.len());
             self.base += BOM.len() as u64;
+            self.utf8_checked = 0;
         }
         self.bom_done
     }
@@ -468,49 +503,107 @@ impl Parser {
             self.consume(buf, ended);
             return None;
         }
+        let valid = self.is_utf8(buf.as_ref(), ended);
         let block_bytes = buf.split_frozen(ended);
         self.advance_base(ended);
-        // One UTF-8 check for the whole block: field values are cut at ASCII
-        // bytes, so when the block is valid every value is too.
-        let valid = block_bytes.is_ascii() || simdutf8::basic::from_utf8(&block_bytes).is_ok();
-        let text = |bytes: Bytes| {
+        let id = self.pending_id.take();
+        Some(self.dispatch(block_bytes, valid, id, block.event_type, block.data, start))
+    }
+
+    /// Makes the event of a finished block, cut off the buffer as
+    /// `block_bytes`; the spans point into it.
+    #[inline]
+    fn dispatch(
+        &mut self,
+        block_bytes: Bytes,
+        valid: bool,
+        id: Option<Span>,
+        event_type: Option<Span>,
+        data: Data,
+        start: Position,
+    ) -> Event {
+        // Types and ids are short: copied inline, they cost no reference
+        // count to raise now and drop with the event.
+        let short = |span: Span| {
             if valid {
-                Utf8Bytes::from_checked(bytes)
+                Utf8Bytes::short_or_slice(&block_bytes, span)
             } else {
-                Utf8Bytes::from_utf8_lossy(bytes)
+                Utf8Bytes::copy_lossy(&block_bytes[span.0..span.1])
             }
         };
-        if let Some((s, e)) = self.pending_id.take() {
-            self.last_id = text(block_bytes.slice(s..e));
+        if let Some(span) = id {
+            self.last_id = short(span);
         }
-        let event_type = block
-            .event_type
-            .filter(|(s, e)| s < e)
-            .map(|(s, e)| text(block_bytes.slice(s..e)));
-        let data = match block.data {
+        let event_type = event_type.filter(|(s, e)| s < e).map(short);
+        let data = match data {
             Data::One((s, e)) => {
                 // Narrow the block to its data instead of slicing it: no
                 // reference count to raise and drop again.
                 let mut data = block_bytes;
                 data.truncate(e);
                 data.advance(s);
-                text(data)
+                if valid {
+                    data
+                } else {
+                    Utf8Bytes::from_utf8_lossy(data).into_bytes()
+                }
             }
-            Data::Joined(joined) => Utf8Bytes::from_utf8_lossy(joined.freeze()),
-            Data::None => Utf8Bytes::new(),
+            Data::Joined(joined) => Utf8Bytes::from_utf8_lossy(joined.freeze()).into_bytes(),
+            Data::None => Bytes::new(),
         };
-        Some(Event {
+        Event {
             event_type,
             data,
             id: self.last_id.clone(),
             position: start,
-        })
+        }
+    }
+
+    /// Whether `bytes[..end]`, a block about to be dispatched, is valid
+    /// UTF-8. Field values are cut at ASCII bytes, so when the block is
+    /// valid every value in it is too.
+    #[inline]
+    fn is_utf8(&mut self, bytes: &[u8], end: usize) -> bool {
+        if end > self.utf8_checked && self.utf8_bad_end.is_none() {
+            self.check_utf8_ahead(bytes, end);
+        }
+        end <= self.utf8_checked || {
+            // Past an invalid sequence: this block alone.
+            let block = &bytes[..end];
+            block.is_ascii() || simdutf8::basic::from_utf8(block).is_ok()
+        }
+    }
+
+    /// Extends `utf8_checked` over at least `bytes[..end]` (and up to 64 KiB
+    /// more of what the buffer holds), stopping at an invalid sequence.
+    #[cold]
+    fn check_utf8_ahead(&mut self, bytes: &[u8], end: usize) {
+        const AHEAD: usize = 64 * 1024;
+        let from = self.utf8_checked;
+        let to = bytes.len().min(end.max(from + AHEAD));
+        let run = &bytes[from..to];
+        // The fast check says only whether; the slower one says where.
+        if run.is_ascii() || simdutf8::basic::from_utf8(run).is_ok() {
+            self.utf8_checked = to;
+            return;
+        }
+        match simdutf8::compat::from_utf8(run) {
+            Ok(_) => self.utf8_checked = to,
+            Err(error) => {
+                self.utf8_checked = from + error.valid_up_to();
+                // No `error_len`: a character cut off at `to`, which is
+                // checked again with what follows.
+                if let Some(len) = error.error_len() {
+                    self.utf8_bad_end = Some(self.utf8_checked + len);
+                }
+            }
+        }
     }
 
     /// Turns a pending `id` span into the last event id, by copying it.
     fn settle_pending_id(&mut self, bytes: &[u8]) {
         if let Some((s, e)) = self.pending_id.take() {
-            self.last_id = Utf8Bytes::from_utf8_lossy(Bytes::copy_from_slice(&bytes[s..e]));
+            self.last_id = Utf8Bytes::copy_lossy(&bytes[s..e]);
         }
     }
 
@@ -532,6 +625,10 @@ impl Parser {
         self.base += n as u64;
         self.scan -= n;
         self.line_start -= n;
+        self.utf8_checked = self.utf8_checked.saturating_sub(n);
+        self.utf8_bad_end = self
+            .utf8_bad_end
+            .and_then(|end| end.checked_sub(n).filter(|&e| e > 0));
     }
 }
 
