@@ -512,7 +512,9 @@ impl Parser {
 
     /// Makes the event of a finished block, cut off the buffer as
     /// `block_bytes`; the spans point into it.
-    #[inline]
+    // Always inlined: built in place, the event is not copied out of a
+    // callee's frame (a copy that stalls on the stores that just wrote it).
+    #[inline(always)]
     fn dispatch(
         &mut self,
         block_bytes: Bytes,
@@ -570,7 +572,7 @@ impl Parser {
         end <= self.utf8_checked || {
             // Past an invalid sequence: this block alone.
             let block = &bytes[..end];
-            block.is_ascii() || simdutf8::basic::from_utf8(block).is_ok()
+            is_utf8(block)
         }
     }
 
@@ -583,7 +585,7 @@ impl Parser {
         let to = bytes.len().min(end.max(from + AHEAD));
         let run = &bytes[from..to];
         // The fast check says only whether; the slower one says where.
-        if run.is_ascii() || simdutf8::basic::from_utf8(run).is_ok() {
+        if is_utf8(run) {
             self.utf8_checked = to;
             return;
         }
@@ -630,6 +632,15 @@ impl Parser {
             .utf8_bad_end
             .and_then(|end| end.checked_sub(n).filter(|&e| e > 0));
     }
+}
+
+/// Whether `bytes` are valid UTF-8 (the fast check: whether, not where).
+fn is_utf8(bytes: &[u8]) -> bool {
+    // Below one SIMD block `simdutf8` falls back to std's check, and a
+    // word-at-a-time ASCII test settles most short runs first; on longer
+    // runs that test would be a second pass over bytes `simdutf8` itself
+    // skips at SIMD speed when they are ASCII.
+    (bytes.len() < 64 && bytes.is_ascii()) || simdutf8::basic::from_utf8(bytes).is_ok()
 }
 
 /// A `retry` value: ASCII digits only, and small enough for a `u64`.
