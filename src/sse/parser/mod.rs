@@ -63,8 +63,10 @@ enum Data {
     None,
     /// One `data` line so far: its value, still in the buffer.
     One(Span),
-    /// Two or more lines, joined as they arrived (each byte copied once).
-    Joined(BytesMut),
+    /// Two or more lines, their values still in the buffer at the spans in
+    /// [`Parser::data_lines`]; joined once, into a buffer of the exact size,
+    /// when the block ends.
+    Lines,
 }
 
 /// What the parser knows of the block (event) being read.
@@ -98,6 +100,9 @@ pub(crate) struct Parser {
     block: Block,
     /// An `id` value seen in the current block, still in the buffer.
     pending_id: Option<Span>,
+    /// The values of the current block's `data` lines when it has two or
+    /// more ([`Data::Lines`]). Kept from block to block for its capacity.
+    data_lines: Vec<Span>,
     last_id: Utf8Bytes,
     retry: Option<u64>,
     /// Stream offset of `buf[0]`.
@@ -128,6 +133,7 @@ impl Parser {
             dropped_line: false,
             block: Block::default(),
             pending_id: None,
+            data_lines: Vec::new(),
             last_id: Utf8Bytes::new(),
             retry: None,
             base: 0,
@@ -446,7 +452,7 @@ impl Parser {
         };
         // The fields every stream uses skip the search for the colon.
         if line.starts_with(b"data:") {
-            return self.push_data(bytes, value_after(start + 4));
+            return self.push_data(value_after(start + 4));
         }
         if line.starts_with(b"event:") {
             self.block.event_type = Some(value_after(start + 5));
@@ -458,7 +464,7 @@ impl Parser {
         };
         let value_start = value.0;
         match name {
-            b"data" => self.push_data(bytes, value),
+            b"data" => self.push_data(value),
             b"event" => self.block.event_type = Some(value),
             b"id" if memchr(0, &bytes[value_start..end]).is_none() => self.pending_id = Some(value),
             b"retry" => {
@@ -470,22 +476,15 @@ impl Parser {
         }
     }
 
-    fn push_data(&mut self, bytes: &[u8], (start, end): Span) {
-        let value = &bytes[start..end];
-        match &mut self.block.data {
-            Data::None => self.block.data = Data::One((start, end)),
-            Data::One((first_start, first_end)) => {
-                let first = &bytes[*first_start..*first_end];
-                let mut joined = BytesMut::with_capacity(2 * (first.len() + 1 + value.len()));
-                joined.extend_from_slice(first);
-                joined.extend_from_slice(b"\n");
-                joined.extend_from_slice(value);
-                self.block.data = Data::Joined(joined);
+    fn push_data(&mut self, span: Span) {
+        match self.block.data {
+            Data::None => self.block.data = Data::One(span),
+            Data::One(first) => {
+                self.data_lines.clear();
+                self.data_lines.extend([first, span]);
+                self.block.data = Data::Lines;
             }
-            Data::Joined(joined) => {
-                joined.extend_from_slice(b"\n");
-                joined.extend_from_slice(value);
-            }
+            Data::Lines => self.data_lines.push(span),
         }
     }
 
@@ -550,7 +549,22 @@ impl Parser {
                     Utf8Bytes::from_utf8_lossy(data).into_bytes()
                 }
             }
-            Data::Joined(joined) => Utf8Bytes::from_utf8_lossy(joined.freeze()).into_bytes(),
+            Data::Lines => {
+                let lines = &self.data_lines;
+                let len = lines.iter().map(|(s, e)| e - s).sum::<usize>() + lines.len() - 1;
+                let mut joined = Vec::with_capacity(len);
+                for (i, &(s, e)) in lines.iter().enumerate() {
+                    if i > 0 {
+                        joined.push(b'\n');
+                    }
+                    joined.extend_from_slice(&block_bytes[s..e]);
+                }
+                if valid {
+                    Bytes::from(joined)
+                } else {
+                    Utf8Bytes::from_utf8_lossy(Bytes::from(joined)).into_bytes()
+                }
+            }
             Data::None => Bytes::new(),
         };
         Event {
@@ -612,7 +626,7 @@ impl Parser {
     fn retains_nothing(&self) -> bool {
         self.pending_id.is_none()
             && self.block.event_type.is_none()
-            && !matches!(self.block.data, Data::One(_))
+            && matches!(self.block.data, Data::None)
     }
 
     /// Removes the first `n` bytes of `buf`, which no span may point into.
