@@ -6,7 +6,8 @@
 //! `futures_lite::future::block_on`, a minimal executor: the chunks are
 //! always ready, so what is measured is the decoder. Two ceilings frame the
 //! figures: a bare `memchr2` scan for line ends (the least work any decoder
-//! must do) and a `memcpy` of the chunks.
+//! must do), the same scan plus a UTF-8 check of every chunk (the least a
+//! decoder that validates must do), and a `memcpy` of the chunks.
 //!
 //! Before timing, every decoder's event count and total data length are
 //! checked against the corpus: a decoder that dropped events would look
@@ -194,6 +195,21 @@ fn memchr_scan(chunks: &[Bytes]) -> usize {
         .sum()
 }
 
+/// The floor of a decoder that checks UTF-8, as the WHATWG rules require
+/// (and as `sse-stream` does): find every line end and validate every chunk,
+/// one pass each.
+fn memchr_utf8_scan(chunks: &[Bytes]) -> usize {
+    chunks
+        .iter()
+        .map(|chunk| {
+            // A read may cut a character in two: the result does not matter,
+            // the pass does.
+            black_box(simdutf8::basic::from_utf8(chunk).is_ok());
+            memchr::memchr2_iter(b'\n', b'\r', chunk).count()
+        })
+        .sum()
+}
+
 /// Touching every byte once: a copy of each chunk.
 fn memcpy(chunks: &[Bytes], dst: &mut [u8]) -> usize {
     let mut at = 0;
@@ -252,6 +268,9 @@ fn peers(c: &mut Criterion) {
             }
             group.bench_function("memchr2-scan", |b| {
                 b.iter(|| assert_eq!(memchr_scan(black_box(&chunks)), line_ends))
+            });
+            group.bench_function("memchr2+utf8", |b| {
+                b.iter(|| assert_eq!(memchr_utf8_scan(black_box(&chunks)), line_ends))
             });
             group.bench_function("memcpy", |b| {
                 b.iter(|| memcpy(black_box(&chunks), &mut dst))
