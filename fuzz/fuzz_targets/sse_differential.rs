@@ -1,6 +1,7 @@
 //! The decoder against the plain reference model of the WHATWG rules
-//! (`tests/common/reference.rs`): same events `(type, data, id)`, same
-//! final `retry`, for any bytes, decoded whole and byte by byte.
+//! (`tests/common/reference.rs`): same events `(type, data, id)` at the
+//! same positions, same final `retry` and last event id, for any bytes,
+//! decoded whole and byte by byte.
 #![no_main]
 
 mod common;
@@ -13,24 +14,32 @@ use common::{Item, pieces, via_chunks, via_codec};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {
-    let (expected, retry) = reference::decode(input);
+    let model = reference::model(input);
 
     let check = |outcome: common::Outcome, how: &str| {
-        let events: Vec<(String, String, String)> = outcome
+        let (events, positions): (Vec<(String, String, String)>, Vec<(u64, u64)>) = outcome
             .items
             .into_iter()
             .map(|item| match item {
-                Item::Event(event_type, data, id, _, _) => {
+                Item::Event(event_type, data, id, offset, line) => {
                     let event_type = event_type.unwrap_or_else(|| "message".to_owned());
-                    (event_type, data, id)
+                    ((event_type, data, id), (offset, line))
                 }
                 Item::Error(error) => panic!("{how}: no limit can be reached here: {error}"),
             })
-            .collect();
-        assert_eq!(events, expected, "{how}: events differ from the reference");
+            .unzip();
+        assert_eq!(events, model.events, "{how}: events differ from the reference");
         assert_eq!(
-            outcome.retry, retry,
+            positions, model.positions,
+            "{how}: positions differ from the reference"
+        );
+        assert_eq!(
+            outcome.retry, model.retry,
             "{how}: retry differs from the reference"
+        );
+        assert_eq!(
+            outcome.last_id, model.last_event_id,
+            "{how}: last event id differs from the reference"
         );
     };
 
