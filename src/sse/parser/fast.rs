@@ -17,8 +17,10 @@ use super::{Block, Buffer, Data, Event, Parser, Position, Span, Utf8Bytes};
 enum Stop {
     /// A blank line ended the block; the next line starts at this index.
     Blank(usize),
-    /// The line at the current index is left to the line-by-line path.
-    Handover,
+    /// The line at the current index is left to the line-by-line path,
+    /// which need not search again the bytes up to this index: they hold no
+    /// line end.
+    Handover(usize),
 }
 
 impl Parser {
@@ -56,7 +58,7 @@ impl Parser {
             let mut lines = 0u64;
             let stop = loop {
                 let Some(&lead) = bytes.get(pos) else {
-                    break Stop::Handover;
+                    break Stop::Handover(pos);
                 };
                 if lead == b'\n' {
                     break Stop::Blank(pos + 1);
@@ -66,11 +68,11 @@ impl Parser {
                         Some(b'\n') => break Stop::Blank(pos + 2),
                         Some(_) => break Stop::Blank(pos + 1),
                         // An LF may follow in the next read.
-                        None => break Stop::Handover,
+                        None => break Stop::Handover(pos),
                     }
                 }
                 let Some(found) = memchr2(b'\n', b'\r', &bytes[pos..]) else {
-                    break Stop::Handover;
+                    break Stop::Handover(bytes.len());
                 };
                 let end = pos + found;
                 let next = if bytes[end] == b'\n' {
@@ -79,7 +81,7 @@ impl Parser {
                     match bytes.get(end + 1) {
                         Some(b'\n') => end + 2,
                         Some(_) => end + 1,
-                        None => break Stop::Handover,
+                        None => break Stop::Handover(end),
                     }
                 };
                 if lead != b':' {
@@ -87,7 +89,7 @@ impl Parser {
                     if let Some(value) = line.strip_prefix(b"data:") {
                         if data.is_some() {
                             // Multi-line data needs the join.
-                            break Stop::Handover;
+                            break Stop::Handover(end);
                         }
                         data = Some(value_span(pos + 5, value));
                     } else if let Some(value) = line.strip_prefix(b"event:") {
@@ -98,7 +100,7 @@ impl Parser {
                             id = Some(value_span(pos + 3, value));
                         }
                     } else {
-                        break Stop::Handover;
+                        break Stop::Handover(end);
                     }
                     first.get_or_insert((pos, lines));
                 }
@@ -111,9 +113,9 @@ impl Parser {
                 line: self.line + before,
             });
             match stop {
-                Stop::Handover => {
+                Stop::Handover(searched) => {
                     self.line += lines;
-                    self.scan = pos;
+                    self.scan = searched;
                     self.line_start = pos;
                     if let Some((index, _)) = first {
                         // What the line-by-line path keeps of a block that

@@ -194,11 +194,6 @@ impl Parser {
             return Ok(None);
         }
         loop {
-            if self.at_block_boundary() {
-                if let Some(event) = self.fast_block(buf) {
-                    return Ok(Some(event));
-                }
-            }
             if self.skip_lf && self.scan < buf.as_ref().len() {
                 self.skip_lf = false;
                 if buf.as_ref()[self.scan] == b'\n' {
@@ -237,6 +232,12 @@ impl Parser {
             if start == end && !dropped {
                 if let Some(event) = self.end_block(buf) {
                     return Ok(Some(event));
+                }
+                // Between blocks again: the fast path takes the next ones.
+                if self.at_block_boundary() {
+                    if let Some(event) = self.fast_block(buf) {
+                        return Ok(Some(event));
+                    }
                 }
                 continue;
             }
