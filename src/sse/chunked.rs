@@ -119,13 +119,17 @@ impl ChunkDecoder {
         let Some(chunk) = self.chunks.front_mut() else {
             return false;
         };
-        let take = match memchr2(b'\n', b'\r', chunk) {
-            Some(end) => end + 1,
-            None => chunk.len(),
-        }
-        .min(CARRY_STEP);
+        let (take, line_end) = match memchr2(b'\n', b'\r', chunk) {
+            Some(end) if end < CARRY_STEP => (end + 1, true),
+            _ => (chunk.len().min(CARRY_STEP), false),
+        };
+        let before = self.carry.len();
         self.carry.extend_from_slice(&chunk[..take]);
         chunk.advance(take);
+        // Those bytes were just searched: all but the line end, if one was
+        // found, hold none, and the parser need not search them again.
+        self.parser
+            .searched(before, before + take - usize::from(line_end));
         if chunk.is_empty() {
             self.chunks.pop_front();
         }

@@ -265,6 +265,16 @@ impl Parser {
         }
     }
 
+    /// Tells the parser that `buf[from..to]`, appended after the bytes it
+    /// has searched, holds no line end, so it starts its next search at
+    /// `to`. Ignored unless the parser stands exactly at `from`, past a
+    /// settled BOM, with no LF of a split CRLF to look for.
+    pub(crate) fn searched(&mut self, from: usize, to: usize) {
+        if self.scan == from && self.bom_done && !self.skip_lf {
+            self.scan = to;
+        }
+    }
+
     /// Counts the LF of a CRLF toward the event's size. The CR was counted
     /// with its line, and the LF is counted on its own, whether or not it
     /// arrived in the same read, so the limit trips at the same byte (and
