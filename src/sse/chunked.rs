@@ -4,7 +4,6 @@
 use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes, BytesMut};
-use memchr::memchr2;
 
 use super::parser::{Incomplete, Parser};
 use super::{DecodeError, Event, Limits, Position, Utf8Bytes};
@@ -119,7 +118,7 @@ impl ChunkDecoder {
         let Some(chunk) = self.chunks.front_mut() else {
             return false;
         };
-        let (take, line_end) = match memchr2(b'\n', b'\r', chunk) {
+        let (take, line_end) = match self.parser.find_line_end(chunk) {
             Some(end) if end < CARRY_STEP => (end + 1, true),
             _ => (chunk.len().min(CARRY_STEP), false),
         };

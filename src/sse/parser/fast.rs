@@ -9,7 +9,7 @@
 //! into the parser's state, exactly as the line-by-line path would have, and
 //! hands over at that line. No line is searched twice.
 
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 
 use super::{Block, Buffer, Data, Event, Parser, Position, Span, Utf8Bytes};
 
@@ -71,7 +71,7 @@ impl Parser {
                         None => break Stop::Handover(pos),
                     }
                 }
-                let Some(found) = memchr2(b'\n', b'\r', &bytes[pos..]) else {
+                let Some(found) = self.line_ends.find(&bytes[pos..]) else {
                     break Stop::Handover(bytes.len());
                 };
                 let end = pos + found;

@@ -8,11 +8,14 @@
 //! into them.
 
 use bytes::{Buf, Bytes, BytesMut};
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 
 use super::{DecodeError, Event, Limits, Position, Utf8Bytes};
 
 mod fast;
+mod line_ends;
+
+use line_ends::LineEnds;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -83,6 +86,7 @@ struct Block {
 #[derive(Debug)]
 pub(crate) struct Parser {
     limits: Limits,
+    line_ends: LineEnds,
     /// `buf[..scan]` has been searched for line ends.
     scan: usize,
     /// Start of the line being read.
@@ -125,6 +129,7 @@ impl Parser {
     pub(crate) fn new(limits: Limits) -> Self {
         Parser {
             limits,
+            line_ends: LineEnds::new(),
             scan: 0,
             line_start: 0,
             skip_lf: false,
@@ -207,7 +212,7 @@ impl Parser {
             // A blank line (the end of every event) needs no search.
             let found = match rest.first() {
                 Some(b'\n' | b'\r') => Some(0),
-                _ => memchr2(b'\n', b'\r', rest),
+                _ => self.line_ends.find(rest),
             };
             let Some(found) = found else {
                 self.scan = bytes.len();
@@ -263,6 +268,12 @@ impl Parser {
                 self.count_lf_of_crlf(buf)?;
             }
         }
+    }
+
+    /// The index of the first CR or LF in `bytes`.
+    #[inline]
+    pub(crate) fn find_line_end(&self, bytes: &[u8]) -> Option<usize> {
+        self.line_ends.find(bytes)
     }
 
     /// Tells the parser that `buf[from..to]`, appended after the bytes it
