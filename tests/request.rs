@@ -508,3 +508,19 @@ fn deeply_nested_json_is_rejected_not_a_stack_overflow() {
     );
     assert_validation(&reject(deep.as_bytes()), None);
 }
+
+/// Found by the `request` fuzz target: without exact float parsing in
+/// `serde_json`, a metadata number written as 1533.3333333333335 read back
+/// as 1533.3333333333337, so a request did not survive its own round trip.
+#[test]
+fn metadata_numbers_survive_a_round_trip_exactly() {
+    let body = br#"{"input":"hi","metadata":{"n":1533.3333333333335,"m":0.1,"e":1e-7}}"#;
+    let request = CreateResponse::from_body(body).unwrap();
+    let written = serde_json::to_vec(&request).unwrap();
+    assert_eq!(CreateResponse::from_body(&written).unwrap(), request);
+    assert!(
+        String::from_utf8(written)
+            .unwrap()
+            .contains("1533.3333333333335")
+    );
+}
