@@ -4,10 +4,13 @@
 //! Every decoder gets the corpus as a stream of `Bytes` chunks (or, for the
 //! codecs, an `AsyncRead` that returns one chunk per read) and is driven by
 //! `futures_lite::future::block_on`, a minimal executor: the chunks are
-//! always ready, so what is measured is the decoder. Two ceilings frame the
+//! always ready, so what is measured is the decoder. Ceilings frame the
 //! figures: a bare `memchr2` scan for line ends (the least work any decoder
 //! must do), the same scan plus a UTF-8 check of every chunk (the least a
-//! decoder that validates must do), and a `memcpy` of the chunks.
+//! decoder that validates must do, in the two passes the library makes),
+//! `fused-avx2`, both in one pass (a bench-only prototype in
+//! `benches/fused`, measured where the CPU has AVX2: what fusing the passes
+//! would gain), and a `memcpy` of the chunks.
 //!
 //! Before timing, every decoder's event count and total data length are
 //! checked against the corpus: a decoder that dropped events would look
@@ -21,6 +24,8 @@
 
 #[path = "corpus/mod.rs"]
 mod corpus;
+#[path = "fused/mod.rs"]
+mod fused;
 
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -210,6 +215,34 @@ fn memchr_utf8_scan(chunks: &[Bytes]) -> usize {
         .sum()
 }
 
+/// The same work in one pass, with the bench-only AVX2 prototype in
+/// `benches/fused`: what the library would gain by fusing its line-end
+/// search and its UTF-8 check (at the cost of `unsafe` code of its own).
+fn fused_scan(chunks: &[Bytes]) -> usize {
+    chunks
+        .iter()
+        .map(|chunk| {
+            let mut line_ends = 0;
+            let mut rest = &chunk[..];
+            loop {
+                let end = match fused::scan(rest) {
+                    fused::Scan::Line(end) => end,
+                    fused::Scan::NoLine => break,
+                    // A read that cut a character in two: this line's end
+                    // the plain way.
+                    fused::Scan::Invalid => match memchr::memchr2(b'\n', b'\r', rest) {
+                        Some(end) => end,
+                        None => break,
+                    },
+                };
+                line_ends += 1;
+                rest = &rest[end + 1..];
+            }
+            line_ends
+        })
+        .sum()
+}
+
 /// Touching every byte once: a copy of each chunk.
 fn memcpy(chunks: &[Bytes], dst: &mut [u8]) -> usize {
     let mut at = 0;
@@ -230,6 +263,16 @@ const DECODERS: &[(&str, Run)] = &[
     ("sseer", sseer),
     ("eventsource-stream", eventsource_stream),
     ("sse-codec", sse_codec),
+];
+
+/// A ceiling: counts the line ends of the chunks.
+type Ceiling = fn(&[Bytes]) -> usize;
+
+/// The ceilings that `PEERS_ONCE` can time, by their names in the groups.
+const CEILINGS: &[(&str, Ceiling)] = &[
+    ("memchr2-scan", memchr_scan),
+    ("memchr2+utf8", memchr_utf8_scan),
+    ("fused-avx2", fused_scan),
 ];
 
 const CHUNKINGS: [Chunking; 3] = [
@@ -272,6 +315,11 @@ fn peers(c: &mut Criterion) {
             group.bench_function("memchr2+utf8", |b| {
                 b.iter(|| assert_eq!(memchr_utf8_scan(black_box(&chunks)), line_ends))
             });
+            if fused::available() {
+                group.bench_function("fused-avx2", |b| {
+                    b.iter(|| assert_eq!(fused_scan(black_box(&chunks)), line_ends))
+                });
+            }
             group.bench_function("memcpy", |b| {
                 b.iter(|| memcpy(black_box(&chunks), &mut dst))
             });
@@ -308,21 +356,19 @@ fn measured(run: Run, chunks: &[Bytes]) -> Tally {
 }
 
 /// `PEERS_ONCE=<decoder>/<corpus>/<chunking>` (e.g.
-/// `sse-stream/deltas/per-write`): decodes once (`PEERS_REPEAT` times),
-/// checks the count, prints it with the fastest decode's speed, and exits; for instruction counts under
-/// callgrind, where a timed bench would take hours, and for `perf record`
-/// profiles of one decoder alone.
+/// `sse-stream/deltas/per-write`, or a ceiling: `fused-avx2/large/per-write`):
+/// decodes once (`PEERS_REPEAT` times), checks the count, prints it with the
+/// fastest decode's speed, and exits; for instruction counts under
+/// callgrind, where a timed bench would take hours, for `perf record`
+/// profiles of one decoder alone, and for fastest-of-N comparisons that a
+/// busy machine disturbs less than criterion's means.
 fn once(spec: &str) {
     let mut parts = spec.splitn(3, '/');
     let (Some(decoder), Some(corpus_name), Some(chunking)) =
         (parts.next(), parts.next(), parts.next())
     else {
-        panic!("PEERS_ONCE={spec}: expected <decoder>/<corpus>/<chunking>");
+        panic!("PEERS_ONCE={spec}: expected <decoder or ceiling>/<corpus>/<chunking>");
     };
-    let (name, run) = DECODERS
-        .iter()
-        .find(|(name, _)| *name == decoder)
-        .unwrap_or_else(|| panic!("no decoder {decoder}"));
     let corpus = match corpus_name {
         "deltas" => corpus::deltas(),
         "large" => corpus::large(),
@@ -338,18 +384,32 @@ fn once(spec: &str) {
     let chunks = corpus.chunks(chunking);
     let repeat: usize =
         std::env::var("PEERS_REPEAT").map_or(1, |n| n.parse().expect("PEERS_REPEAT: a count"));
+    let decoder_run = DECODERS.iter().find(|(name, _)| *name == decoder);
+    let ceiling = CEILINGS.iter().find(|(name, _)| *name == decoder);
+    // A ceiling counts line ends; it is checked against memchr's count.
+    let line_ends = ceiling.map(|_| memchr_scan(&chunks));
+    let run = |chunks: &[Bytes]| -> Tally {
+        match (decoder_run, ceiling) {
+            (Some((_, run)), _) => measured(*run, chunks),
+            (None, Some((_, scan))) => {
+                assert_eq!(Some(scan(black_box(chunks))), line_ends, "{decoder}");
+                (corpus.events, corpus.data_bytes)
+            }
+            (None, None) => panic!("no decoder or ceiling {decoder}"),
+        }
+    };
     let mut fastest = std::time::Duration::MAX;
     let mut tally = (0, 0);
     for _ in 0..repeat.max(1) {
         let started = std::time::Instant::now();
-        tally = measured(*run, &chunks);
+        tally = run(&chunks);
         fastest = fastest.min(started.elapsed());
     }
-    assert_eq!(tally, (corpus.events, corpus.data_bytes), "{name}");
+    assert_eq!(tally, (corpus.events, corpus.data_bytes), "{decoder}");
     // The fastest of the repeats: the run least disturbed by the machine.
     let seconds = fastest.as_secs_f64();
     println!(
-        "{name} {} {chunking}: {} events, {} bytes; fastest of {repeat}: {:.1} ns/event, {:.2} M events/s, {:.0} MiB/s",
+        "{decoder} {} {chunking}: {} events, {} bytes; fastest of {repeat}: {:.1} ns/event, {:.2} M events/s, {:.0} MiB/s",
         corpus.name,
         tally.0,
         corpus.bytes.len(),

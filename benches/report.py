@@ -73,7 +73,7 @@ DECODERS = ["agent37-stream", "agent37-codec", "sse-stream", "sseer", "eventsour
 print("\n### Beside the peers (`benches/peers.rs`), MiB/s\n")
 print("`agent37-stream` is `EventStream` (chunk path), `agent37-codec` the codec in `FramedRead`.")
 print("The last columns: `agent37-stream` over `sse-stream`, and over the `memchr2` scan plus UTF-8 check (the floor of a validating decoder).\n")
-CEILINGS = ["memchr2-scan", "memchr2+utf8", "memcpy"]
+CEILINGS = ["memchr2-scan", "memchr2+utf8", "fused-avx2", "memcpy"]
 head = " | ".join(DECODERS + CEILINGS)
 print(f"| corpus | chunks | {head} | ÷ sse-stream | ÷ memchr2+utf8 |")
 print("|---|---|" + "---:|" * (len(DECODERS) + len(CEILINGS) + 2))
