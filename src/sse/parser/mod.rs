@@ -672,11 +672,35 @@ impl Parser {
 
 /// Whether `bytes` are valid UTF-8 (the fast check: whether, not where).
 fn is_utf8(bytes: &[u8]) -> bool {
-    // Below one SIMD block `simdutf8` falls back to std's check, and a
-    // word-at-a-time ASCII test settles most short runs first; on longer
-    // runs that test would be a second pass over bytes `simdutf8` itself
-    // skips at SIMD speed when they are ASCII.
-    (bytes.len() < 64 && bytes.is_ascii()) || simdutf8::basic::from_utf8(bytes).is_ok()
+    /// `simdutf8`'s block.
+    const BLOCK: usize = 64;
+    let len = bytes.len();
+    if len < BLOCK {
+        // Below one block `simdutf8` falls back to std's check, and a
+        // word-at-a-time ASCII test settles most short runs first; on longer
+        // runs that test would be a second pass over bytes `simdutf8` itself
+        // skips at SIMD speed when they are ASCII.
+        return bytes.is_ascii() || simdutf8::basic::from_utf8(bytes).is_ok();
+    }
+    // `simdutf8` copies a run's last partial block into a padded buffer: on
+    // a 76-byte event that is about half the check. Whole blocks instead:
+    // the run up to its last block boundary, and the last 64 bytes. When
+    // both cuts fall where a character starts, the two parts are valid
+    // exactly when the run is (in valid UTF-8 every byte that is not a
+    // continuation starts a character, so the parts join where they
+    // overlap).
+    let head = len / BLOCK * BLOCK;
+    let tail = len - BLOCK;
+    if head == len || is_continuation(bytes[head]) || is_continuation(bytes[tail]) {
+        return simdutf8::basic::from_utf8(bytes).is_ok();
+    }
+    simdutf8::basic::from_utf8(&bytes[..head]).is_ok()
+        && simdutf8::basic::from_utf8(&bytes[tail..]).is_ok()
+}
+
+/// Whether `byte` continues a character (`0b10xx_xxxx`).
+fn is_continuation(byte: u8) -> bool {
+    byte & 0xC0 == 0x80
 }
 
 /// A `retry` value: ASCII digits only, and small enough for a `u64`.
@@ -740,5 +764,32 @@ mod tests {
         let mut buf = BytesMut::from(&b": one\n: two\n\n: three\n: fo"[..]);
         assert!(parser.next_event(&mut buf).unwrap().is_none());
         assert_eq!(&buf[..], b": fo", "only the unfinished line is kept");
+    }
+
+    #[test]
+    fn the_utf8_check_agrees_with_std_at_every_length_and_cut() {
+        // Every length across the first three blocks, with a multi-byte
+        // character or an invalid byte at every position: the cuts the
+        // check makes at block boundaries land inside characters too.
+        let text = "a\u{e9}\u{2014}\u{1F642}".repeat(60);
+        let bytes = text.as_bytes();
+        for len in 0..=200 {
+            for from in 0..4 {
+                let run = &bytes[from..from + len];
+                assert_eq!(
+                    is_utf8(run),
+                    std::str::from_utf8(run).is_ok(),
+                    "{from} {len}"
+                );
+                for at in 0..len {
+                    let mut bad = run.to_vec();
+                    for byte in [0x80, 0xFF, b'a'] {
+                        bad[at] = byte;
+                        let want = std::str::from_utf8(&bad).is_ok();
+                        assert_eq!(is_utf8(&bad), want, "{from} {len} {at} {byte:x}");
+                    }
+                }
+            }
+        }
     }
 }
