@@ -2,15 +2,25 @@
 
 use std::fmt;
 
-use bytes::Bytes;
-
 use super::Utf8Bytes;
 
 /// Where something starts in a stream: a byte offset and a 1-based line.
 ///
 /// Offsets count raw stream bytes (a leading BOM included); lines count line
 /// ends of any kind (CRLF, LF or a lone CR) plus one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Position {
     /// Bytes from the start of the stream.
     pub offset: u64,
@@ -33,8 +43,9 @@ impl fmt::Display for Position {
 ///
 /// The data shares storage with the bytes the event was decoded from: an
 /// event whose data came from a single `data` line holds a slice of the read
-/// buffer, not a copy. The type and the id, short as a rule, are held inline
-/// (see [`Utf8Bytes`]).
+/// buffer, not a copy. The type, the id and the data were checked to be
+/// UTF-8 once, when the event was decoded, so reading them as `&str` costs
+/// nothing (see [`Utf8Bytes`]).
 ///
 /// ```
 /// use agent37_stream::sse::Event;
@@ -47,10 +58,7 @@ impl fmt::Display for Position {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Event {
     pub(crate) event_type: Option<Utf8Bytes>,
-    /// Valid UTF-8, checked (or made so) when the event was decoded. Plain
-    /// `Bytes` rather than a [`Utf8Bytes`] keeps the event within 128 bytes,
-    /// which it crosses the decode path by plain moves, not `memcpy` calls.
-    pub(crate) data: Bytes,
+    pub(crate) data: Utf8Bytes,
     pub(crate) id: Utf8Bytes,
     pub(crate) position: Position,
 }
@@ -62,7 +70,7 @@ impl Event {
         let event_type = event_type.into();
         Event {
             event_type: (!event_type.is_empty()).then_some(event_type),
-            data: data.into().into_bytes(),
+            data: data.into(),
             id: Utf8Bytes::new(),
             position: Position::START,
         }
@@ -82,6 +90,7 @@ impl Event {
 
     /// The event type: the last `event` field's value, or `message` when the
     /// event had none (or an empty one).
+    #[inline]
     pub fn event_type(&self) -> &str {
         self.event_type.as_ref().map_or("message", |t| t.as_str())
     }
@@ -93,32 +102,36 @@ impl Event {
         self.event_type.as_ref()
     }
 
-    /// The data: every `data` line's value joined by `\n`.
-    ///
-    /// The bytes were checked to be UTF-8 when the event was decoded; this
-    /// checks them again (with SIMD) because the crate forbids `unsafe`.
-    /// Parsers that take bytes (`serde_json::from_slice`) should use
-    /// [`data_bytes`](Self::data_bytes).
+    /// The data: every `data` line's value joined by `\n`. Free: checked to
+    /// be UTF-8 when the event was decoded.
+    #[inline]
     pub fn data(&self) -> &str {
-        // Valid by construction, so the fallback is unreachable.
-        simdutf8::basic::from_utf8(&self.data).unwrap_or_default()
+        self.data.as_str()
     }
 
-    /// The data as shared bytes, always valid UTF-8 (no check, no copy):
-    /// for an event decoded from one `data` line, a slice of the buffer it
-    /// was read from.
-    pub fn data_bytes(&self) -> &Bytes {
+    /// The data's bytes (for parsers that take bytes, such as
+    /// `serde_json::from_slice`); the same cost as [`data`](Self::data).
+    #[inline]
+    pub fn data_bytes(&self) -> &[u8] {
+        self.data.as_bytes()
+    }
+
+    /// The data as a shared string: clone it to keep the data beyond the
+    /// event, or [slice](Utf8Bytes::slice_ref) it, without copying.
+    #[inline]
+    pub fn data_text(&self) -> &Utf8Bytes {
         &self.data
     }
 
     /// The last event id in force when the event was dispatched (empty when
     /// none was ever set). It persists across events until an `id` field
     /// changes it.
+    #[inline]
     pub fn id(&self) -> &str {
         self.id.as_str()
     }
 
-    /// The id as shared UTF-8 bytes.
+    /// The id as a shared string.
     pub fn id_bytes(&self) -> &Utf8Bytes {
         &self.id
     }
@@ -130,7 +143,7 @@ impl Event {
     }
 
     /// Takes the event apart: `(explicit type, data, id)`.
-    pub fn into_parts(self) -> (Option<Utf8Bytes>, Bytes, Utf8Bytes) {
+    pub fn into_parts(self) -> (Option<Utf8Bytes>, Utf8Bytes, Utf8Bytes) {
         (self.event_type, self.data, self.id)
     }
 }

@@ -1,36 +1,47 @@
-//! [`Utf8Bytes`]: a cheaply cloneable, zero-copy UTF-8 string backed by [`Bytes`].
+//! [`Utf8Bytes`]: a cheaply cloneable, zero-copy string known to be UTF-8.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 use bytes::Bytes;
+use bytestring::ByteString;
+use faststr::FastStr;
 
-/// Strings up to this many bytes are stored inline rather than shared.
-const INLINE_CAPACITY: usize = 31;
+/// From this length on, text is checked with SIMD (`simdutf8`, through
+/// `faststr`) rather than by std. Below it the two cost the same (`simdutf8`
+/// itself hands runs under 64 bytes to std), and std's check leaves a plain
+/// shared buffer; above it std's check slows to about 1 GB/s on text with
+/// some non-ASCII characters, a tenth of the SIMD check, while the one small
+/// allocation `faststr` makes per string no longer counts.
+const SIMD_FROM: usize = 256;
 
-/// An immutable UTF-8 string that shares its storage with the buffer it was
-/// decoded from, or, when it is short, holds its bytes inline.
+/// An immutable string that shares its storage with the buffer it was
+/// decoded from, and that is known to be UTF-8.
 ///
-/// Event data is always shared: an event's data is a slice of the buffer it
-/// was decoded from, never a copy. Short values (event types, ids: up to 31
-/// bytes) are copied inline instead, because copying a few bytes costs less
-/// than raising and dropping a shared buffer's atomic reference count. Either
-/// way cloning never allocates.
-///
-/// The bytes are checked to be UTF-8 when the value is made (invalid
-/// sequences are replaced with U+FFFD, the way the WHATWG event-stream rules
-/// decode them), so [`as_str`](Self::as_str) never fails.
+/// The bytes are checked once, when the value is made (invalid sequences are
+/// replaced with U+FFFD, the way the WHATWG event-stream rules decode them);
+/// after that [`as_str`](Self::as_str) is free, and cloning or
+/// [slicing](Self::slice_ref) never copies the text. The crate forbids
+/// `unsafe` code, so the knowledge "these bytes are UTF-8" is held by two
+/// well-kept crates that encapsulate it: `bytestring` (a `Bytes` checked by
+/// std) and, for long text, `faststr` (checked with SIMD).
 ///
 /// ```
 /// use agent37_stream::sse::Utf8Bytes;
+/// use bytes::Bytes;
 ///
 /// let text = Utf8Bytes::from_static("héllo");
 /// assert_eq!(text.as_str(), "héllo");
 /// assert_eq!(text, "héllo");
 ///
+/// // A slice shares the buffer: no copy, no second check.
+/// let tail = text.slice_ref(&text[3..]);
+/// assert_eq!(tail, "llo");
+/// assert_eq!(tail.as_bytes().as_ptr(), text.as_bytes()[3..].as_ptr());
+///
 /// // Invalid UTF-8 is replaced, never rejected.
-/// let lossy = Utf8Bytes::from_utf8_lossy(bytes::Bytes::from_static(b"a\xFFb"));
+/// let lossy = Utf8Bytes::from_utf8_lossy(Bytes::from_static(b"a\xFFb"));
 /// assert_eq!(lossy, "a\u{FFFD}b");
 /// ```
 #[derive(Clone)]
@@ -38,144 +49,142 @@ pub struct Utf8Bytes(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    Shared(Bytes),
-    Inline(Inline),
-}
-
-/// A short string's bytes. Aligned like `Bytes`, so that moving either
-/// variant moves whole words: byte-aligned fields make the compiler copy
-/// across field boundaries, which stalls store forwarding.
-#[derive(Clone, Copy)]
-#[repr(C, align(8))]
-struct Inline {
-    /// The string is `bytes[..len]`; what follows is unspecified.
-    bytes: [u8; INLINE_CAPACITY],
-    len: u8,
-}
-
-impl Inline {
-    const EMPTY: Inline = Inline {
-        bytes: [0; INLINE_CAPACITY],
-        len: 0,
-    };
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
-    }
+    /// Checked by std: short text, and text made from a `String`.
+    Shared(ByteString),
+    /// Checked with SIMD: long text.
+    Long(FastStr),
 }
 
 impl Utf8Bytes {
     /// An empty string. Does not allocate.
     pub const fn new() -> Self {
-        Utf8Bytes(Repr::Inline(Inline::EMPTY))
+        Utf8Bytes(Repr::Shared(ByteString::new()))
     }
 
     /// Wraps a `'static` string without copying it.
     pub const fn from_static(s: &'static str) -> Self {
-        Utf8Bytes(Repr::Shared(Bytes::from_static(s.as_bytes())))
+        Utf8Bytes(Repr::Shared(ByteString::from_static(s)))
+    }
+
+    /// Takes `bytes` if they are valid UTF-8, without copying them.
+    ///
+    /// ```
+    /// use agent37_stream::sse::Utf8Bytes;
+    /// use bytes::Bytes;
+    ///
+    /// assert_eq!(Utf8Bytes::from_utf8(Bytes::from_static(b"ok")).unwrap(), "ok");
+    /// let err = Utf8Bytes::from_utf8(Bytes::from_static(b"o\xFFk")).unwrap_err();
+    /// assert_eq!(err.valid_up_to(), 1);
+    /// ```
+    pub fn from_utf8(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
+        if bytes.len() < SIMD_FROM {
+            return ByteString::try_from(bytes).map(|text| Utf8Bytes(Repr::Shared(text)));
+        }
+        match FastStr::from_bytes(bytes.clone()) {
+            Ok(text) => Ok(Utf8Bytes(Repr::Long(text))),
+            // The SIMD check says only whether; std's says where.
+            Err(_) => ByteString::try_from(bytes).map(|text| Utf8Bytes(Repr::Shared(text))),
+        }
     }
 
     /// Takes `bytes` if they are valid UTF-8 (no copy), or a copy with every
     /// invalid sequence replaced by U+FFFD (the WHATWG "UTF-8 decode" rule).
     pub fn from_utf8_lossy(bytes: Bytes) -> Self {
-        match simdutf8::basic::from_utf8(&bytes) {
-            Ok(_) => Utf8Bytes(Repr::Shared(bytes)),
-            Err(_) => String::from_utf8_lossy(&bytes).into_owned().into(),
+        if bytes.len() < SIMD_FROM {
+            return match ByteString::try_from(bytes.clone()) {
+                Ok(text) => Utf8Bytes(Repr::Shared(text)),
+                Err(_) => Self::replaced(&bytes),
+            };
+        }
+        match FastStr::from_bytes(bytes.clone()) {
+            Ok(text) => Utf8Bytes(Repr::Long(text)),
+            Err(_) => Self::replaced(&bytes),
+        }
+    }
+
+    /// Takes `bytes` if they are valid UTF-8 (no copy), or a copy with every
+    /// invalid sequence replaced by U+FFFD.
+    pub(crate) fn from_utf8_vec_lossy(bytes: Vec<u8>) -> Self {
+        match String::from_utf8(bytes) {
+            Ok(text) => text.into(),
+            Err(error) => Self::replaced(error.as_bytes()),
         }
     }
 
     /// A copy of `bytes`, with every invalid sequence replaced by U+FFFD.
     pub(crate) fn copy_lossy(bytes: &[u8]) -> Self {
-        match simdutf8::basic::from_utf8(bytes) {
+        match std::str::from_utf8(bytes) {
             Ok(text) => text.into(),
-            Err(_) => String::from_utf8_lossy(bytes).into_owned().into(),
+            Err(_) => Self::replaced(bytes),
         }
     }
 
-    /// Wraps bytes the caller has already checked to be UTF-8.
-    pub(crate) fn from_checked(bytes: Bytes) -> Self {
-        debug_assert!(std::str::from_utf8(&bytes).is_ok());
-        Utf8Bytes(Repr::Shared(bytes))
+    #[cold]
+    fn replaced(bytes: &[u8]) -> Self {
+        String::from_utf8_lossy(bytes).into_owned().into()
     }
 
-    /// `bytes[range]`, which the caller has already checked to be UTF-8:
-    /// copied inline when short, else shared.
-    pub(crate) fn short_or_slice(bytes: &Bytes, (start, end): (usize, usize)) -> Self {
-        let len = end - start;
-        if len > INLINE_CAPACITY {
-            return Self::from_checked(bytes.slice(start..end));
-        }
-        // A fixed-size copy is a few vector moves; a copy of exactly `len`
-        // bytes would be a call to `memcpy`. Bytes past `len` are not part
-        // of the string.
-        match bytes.get(start..start + INLINE_CAPACITY) {
-            Some(window) => {
-                let mut inline = Inline::EMPTY;
-                inline.bytes.copy_from_slice(window);
-                inline.len = len as u8;
-                Utf8Bytes(Repr::Inline(inline))
-            }
-            None => Self::inline(&bytes[start..end]).unwrap_or_default(),
-        }
+    /// A slice of this string that `subset` borrows, sharing its storage:
+    /// no copy, no check.
+    ///
+    /// # Panics
+    ///
+    /// When `subset` does not lie inside this string (as
+    /// [`Bytes::slice_ref`]). Use [`try_slice_ref`](Self::try_slice_ref) to
+    /// get `None` instead.
+    pub fn slice_ref(&self, subset: &str) -> Self {
+        self.try_slice_ref(subset)
+            .expect("Utf8Bytes::slice_ref: the subset does not lie inside the string")
     }
 
-    /// `value` stored inline, if it fits.
-    fn inline(value: &[u8]) -> Option<Self> {
-        if value.len() > INLINE_CAPACITY {
+    /// A slice of this string that `subset` borrows, or `None` when
+    /// `subset` does not lie inside it.
+    pub fn try_slice_ref(&self, subset: &str) -> Option<Self> {
+        let whole = self.as_bytes().as_ptr_range();
+        let part = subset.as_bytes().as_ptr_range();
+        if subset.is_empty() {
+            return Some(Self::new());
+        }
+        if part.start < whole.start || part.end > whole.end {
             return None;
         }
-        let mut inline = Inline::EMPTY;
-        inline.bytes[..value.len()].copy_from_slice(value);
-        inline.len = value.len() as u8;
-        Some(Utf8Bytes(Repr::Inline(inline)))
+        Some(Utf8Bytes(match &self.0 {
+            Repr::Shared(text) => Repr::Shared(text.slice_ref(subset)),
+            Repr::Long(text) => Repr::Long(text.slice_ref(subset)),
+        }))
     }
 
-    /// Takes `bytes` if they are valid UTF-8, without copying them.
-    pub fn try_from_bytes(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
-        if simdutf8::basic::from_utf8(&bytes).is_err() {
-            // The fast check says only whether; std's says where.
-            std::str::from_utf8(&bytes)?;
-        }
-        Ok(Utf8Bytes(Repr::Shared(bytes)))
-    }
-
-    /// The string.
-    ///
-    /// The bytes were checked when the value was made; this checks them
-    /// again (with SIMD, at memory speed) because the crate forbids `unsafe`. Hot paths
-    /// that only need bytes (JSON parsing, hashing) should use
-    /// [`as_bytes`](Self::as_bytes).
+    /// The string. Free: the bytes were checked when the value was made.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        // The invariant holds by construction, so the fallback is unreachable.
         match &self.0 {
-            Repr::Shared(bytes) => simdutf8::basic::from_utf8(bytes).unwrap_or_default(),
-            Repr::Inline(inline) => std::str::from_utf8(inline.as_bytes()).unwrap_or_default(),
+            Repr::Shared(text) => text,
+            Repr::Long(text) => text.as_str(),
         }
     }
 
     /// The UTF-8 bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
-        match &self.0 {
-            Repr::Shared(bytes) => bytes,
-            Repr::Inline(inline) => inline.as_bytes(),
-        }
+        self.as_str().as_bytes()
     }
 
-    /// The bytes as a [`Bytes`]: the shared buffer itself, or a copy of a
-    /// short string held inline.
+    /// The bytes as a [`Bytes`], sharing the storage.
     pub fn into_bytes(self) -> Bytes {
         match self.0 {
-            Repr::Shared(bytes) => bytes,
-            Repr::Inline(inline) => Bytes::copy_from_slice(inline.as_bytes()),
+            Repr::Shared(text) => text.into_bytes(),
+            Repr::Long(text) => text.into_bytes(),
         }
     }
 
     /// Length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
-        self.as_bytes().len()
+        self.as_str().len()
     }
 
     /// Whether the string is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -209,12 +218,13 @@ impl Ord for Utf8Bytes {
 
 impl Hash for Utf8Bytes {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_bytes().hash(state);
+        self.as_str().hash(state);
     }
 }
 
 impl Deref for Utf8Bytes {
     type Target = str;
+    #[inline]
     fn deref(&self) -> &str {
         self.as_str()
     }
@@ -232,22 +242,53 @@ impl AsRef<[u8]> for Utf8Bytes {
     }
 }
 
+impl std::borrow::Borrow<str> for Utf8Bytes {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
 impl From<String> for Utf8Bytes {
     fn from(s: String) -> Self {
-        Self::inline(s.as_bytes()).unwrap_or_else(|| Utf8Bytes(Repr::Shared(Bytes::from(s))))
+        Utf8Bytes(Repr::Shared(ByteString::from(s)))
+    }
+}
+
+impl From<Box<str>> for Utf8Bytes {
+    fn from(s: Box<str>) -> Self {
+        Utf8Bytes(Repr::Shared(ByteString::from(s)))
     }
 }
 
 impl From<&str> for Utf8Bytes {
     fn from(s: &str) -> Self {
-        Self::inline(s.as_bytes())
-            .unwrap_or_else(|| Utf8Bytes(Repr::Shared(Bytes::copy_from_slice(s.as_bytes()))))
+        Utf8Bytes(Repr::Shared(ByteString::from(s)))
     }
 }
 
 impl From<Utf8Bytes> for Bytes {
     fn from(s: Utf8Bytes) -> Bytes {
         s.into_bytes()
+    }
+}
+
+impl From<Utf8Bytes> for String {
+    fn from(s: Utf8Bytes) -> String {
+        s.as_str().to_owned()
+    }
+}
+
+impl TryFrom<Bytes> for Utf8Bytes {
+    type Error = std::str::Utf8Error;
+    fn try_from(bytes: Bytes) -> Result<Self, Self::Error> {
+        Self::from_utf8(bytes)
+    }
+}
+
+impl std::str::FromStr for Utf8Bytes {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(s.into())
     }
 }
 
@@ -265,6 +306,24 @@ impl PartialEq<&str> for Utf8Bytes {
 
 impl PartialEq<String> for Utf8Bytes {
     fn eq(&self, other: &String) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<Utf8Bytes> for str {
+    fn eq(&self, other: &Utf8Bytes) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<Utf8Bytes> for String {
+    fn eq(&self, other: &Utf8Bytes) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<Utf8Bytes> for &str {
+    fn eq(&self, other: &Utf8Bytes) -> bool {
         self.as_bytes() == other.as_bytes()
     }
 }
@@ -287,45 +346,87 @@ impl serde::Serialize for Utf8Bytes {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Utf8Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Utf8Bytes::from)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn valid_utf8_is_not_copied() {
-        let src = Bytes::from_static(b"data");
-        let text = Utf8Bytes::from_utf8_lossy(src.clone());
-        assert_eq!(text.as_bytes().as_ptr(), src.as_ptr());
+    fn valid_utf8_is_not_copied_short_or_long() {
+        for len in [0, 5, SIMD_FROM - 1, SIMD_FROM, 4 * SIMD_FROM] {
+            let src = Bytes::from("é".repeat(len / 2) + &"x".repeat(len % 2));
+            let text = Utf8Bytes::from_utf8_lossy(src.clone());
+            assert_eq!(text.as_bytes(), &src[..]);
+            if !src.is_empty() {
+                assert_eq!(text.as_bytes().as_ptr(), src.as_ptr(), "{len}");
+            }
+            assert_eq!(Utf8Bytes::from_utf8(src.clone()).unwrap(), text);
+        }
     }
 
     #[test]
-    fn invalid_utf8_is_replaced_per_maximal_subpart() {
+    fn invalid_utf8_is_replaced_per_maximal_subpart_at_every_size() {
         // F0 9F 98 is a truncated 4-byte sequence: one U+FFFD, then 'x'.
         let text = Utf8Bytes::from_utf8_lossy(Bytes::from_static(b"\xF0\x9F\x98x\xC0\xAF"));
         assert_eq!(text, "\u{FFFD}x\u{FFFD}\u{FFFD}");
-    }
-
-    #[test]
-    fn short_strings_are_inline_and_compare_like_shared_ones() {
-        assert!(std::mem::size_of::<Utf8Bytes>() <= 40);
-        let long = "x".repeat(INLINE_CAPACITY + 1);
-        for text in ["", "id-7", &long[1..], &long] {
-            let inline = Utf8Bytes::from(text);
-            let shared = Utf8Bytes::from_utf8_lossy(Bytes::copy_from_slice(text.as_bytes()));
-            assert_eq!(inline, shared);
-            assert_eq!(inline.as_str(), text);
-            assert_eq!(inline.len(), text.len());
-            assert_eq!(inline.cmp(&shared), std::cmp::Ordering::Equal);
-            assert_eq!(inline.clone().into_bytes(), text.as_bytes());
+        for len in [1, SIMD_FROM - 1, SIMD_FROM, 3 * SIMD_FROM] {
+            let mut bad = vec![b'a'; len];
+            bad[len / 2] = 0xFF;
+            let want = String::from_utf8_lossy(&bad).into_owned();
+            let bytes = Bytes::from(bad);
+            assert_eq!(Utf8Bytes::from_utf8_lossy(bytes.clone()), want.as_str());
+            assert_eq!(
+                Utf8Bytes::from_utf8(bytes.clone()).unwrap_err(),
+                std::str::from_utf8(&bytes).unwrap_err(),
+                "{len}"
+            );
         }
-        assert!(matches!(Utf8Bytes::from(&long[1..]).0, Repr::Inline(_)));
-        assert!(matches!(Utf8Bytes::from(long.as_str()).0, Repr::Shared(_)));
-        let (inline, shared) = (Utf8Bytes::from("a"), Utf8Bytes::from_static("b"));
-        assert!(inline < shared);
     }
 
     #[test]
-    fn try_from_bytes_rejects_invalid() {
-        assert!(Utf8Bytes::try_from_bytes(Bytes::from_static(b"\xFF")).is_err());
+    fn slices_share_the_buffer_and_refuse_foreign_text() {
+        for len in [30, 4 * SIMD_FROM] {
+            let text = Utf8Bytes::from_utf8(Bytes::from("ab".repeat(len))).unwrap();
+            // Long enough that no storage copies it inline.
+            let part = &text[2..42];
+            let slice = text.slice_ref(part);
+            assert_eq!(slice, "ab".repeat(20));
+            assert_eq!(slice.as_bytes().as_ptr(), part.as_ptr());
+            assert_eq!(text.slice_ref(&text[1..3]), "ba");
+            assert!(text.try_slice_ref("elsewhere").is_none());
+            assert_eq!(text.slice_ref(""), "");
+        }
+    }
+
+    #[test]
+    fn equal_text_compares_and_hashes_equal_whatever_its_storage() {
+        use std::collections::hash_map::DefaultHasher;
+        let long = "x".repeat(SIMD_FROM * 2);
+        let a = Utf8Bytes::from(long.as_str());
+        let b = Utf8Bytes::from_utf8(Bytes::from(long.clone())).unwrap();
+        assert!(matches!(b.0, Repr::Long(_)));
+        assert_eq!(a, b);
+        assert_eq!(a.cmp(&b), std::cmp::Ordering::Equal);
+        let hash = |v: &Utf8Bytes| {
+            let mut h = DefaultHasher::new();
+            v.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(hash(&a), hash(&b));
+        let (a, b) = (Utf8Bytes::from("a"), Utf8Bytes::from_static("b"));
+        assert!(a < b);
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let text = Utf8Bytes::from("qu\"ote");
+        let json = serde_json::to_string(&text).unwrap();
+        assert_eq!(json, r#""qu\"ote""#);
+        assert_eq!(serde_json::from_str::<Utf8Bytes>(&json).unwrap(), text);
     }
 }

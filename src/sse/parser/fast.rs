@@ -137,12 +137,10 @@ impl Parser {
                     self.scan = next;
                     self.line_start = next;
                     if let (Some(start), Some(data)) = (start, data) {
-                        let valid = self.is_utf8(buf.as_ref(), next);
                         let block_bytes = buf.split_frozen(next);
                         self.advance_base(next);
                         return Some(self.dispatch(
                             block_bytes,
-                            valid,
                             id,
                             event_type,
                             Data::One(data),

@@ -116,13 +116,6 @@ pub(crate) struct Parser {
     incomplete: Option<Incomplete>,
     /// After [`finish`](Self::finish): just past the stream's last byte.
     end: Option<Position>,
-    /// `buf[..utf8_checked]` is known to be valid UTF-8. The buffer is
-    /// checked ahead of the blocks, in long runs at SIMD speed, rather than
-    /// block by block.
-    utf8_checked: usize,
-    /// An invalid sequence ends here: checking ahead stops at it until it
-    /// has left the buffer, and blocks past it are checked one by one.
-    utf8_bad_end: Option<usize>,
 }
 
 impl Parser {
@@ -145,8 +138,6 @@ impl Parser {
             line: 1,
             incomplete: None,
             end: None,
-            utf8_checked: 0,
-            utf8_bad_end: None,
         }
     }
 
@@ -356,7 +347,6 @@ impl Parser {
             self.bom_done = true;
             buf.discard(BOM.len());
             self.base += BOM.len() as u64;
-            self.utf8_checked = 0;
         }
         self.bom_done
     }
@@ -524,40 +514,33 @@ impl Parser {
             self.consume(buf, ended);
             return None;
         }
-        let valid = self.is_utf8(buf.as_ref(), ended);
         let block_bytes = buf.split_frozen(ended);
         self.advance_base(ended);
         let id = self.pending_id.take();
-        Some(self.dispatch(block_bytes, valid, id, block.event_type, block.data, start))
+        Some(self.dispatch(block_bytes, id, block.event_type, block.data, start))
     }
 
     /// Makes the event of a finished block, cut off the buffer as
-    /// `block_bytes`; the spans point into it.
+    /// `block_bytes`; the spans point into it. Each value is checked to be
+    /// UTF-8 here, once, as it becomes text (field values are cut at ASCII
+    /// bytes, so checking them one by one is checking the block's text:
+    /// bytes outside them, comments and field names, never reach the event).
     // Always inlined: built in place, the event is not copied out of a
     // callee's frame (a copy that stalls on the stores that just wrote it).
     #[inline(always)]
     fn dispatch(
         &mut self,
         block_bytes: Bytes,
-        valid: bool,
         id: Option<Span>,
         event_type: Option<Span>,
         data: Data,
         start: Position,
     ) -> Event {
-        // Types and ids are short: copied inline, they cost no reference
-        // count to raise now and drop with the event.
-        let short = |span: Span| {
-            if valid {
-                Utf8Bytes::short_or_slice(&block_bytes, span)
-            } else {
-                Utf8Bytes::copy_lossy(&block_bytes[span.0..span.1])
-            }
-        };
+        let text = |(s, e): Span| Utf8Bytes::from_utf8_lossy(block_bytes.slice(s..e));
         if let Some(span) = id {
-            self.last_id = short(span);
+            self.last_id = text(span);
         }
-        let event_type = event_type.filter(|(s, e)| s < e).map(short);
+        let event_type = event_type.filter(|(s, e)| s < e).map(text);
         let data = match data {
             Data::One((s, e)) => {
                 // Narrow the block to its data instead of slicing it: no
@@ -565,11 +548,7 @@ impl Parser {
                 let mut data = block_bytes;
                 data.truncate(e);
                 data.advance(s);
-                if valid {
-                    data
-                } else {
-                    Utf8Bytes::from_utf8_lossy(data).into_bytes()
-                }
+                Utf8Bytes::from_utf8_lossy(data)
             }
             Data::Lines => {
                 let lines = &self.data_lines;
@@ -581,60 +560,15 @@ impl Parser {
                     }
                     joined.extend_from_slice(&block_bytes[s..e]);
                 }
-                if valid {
-                    Bytes::from(joined)
-                } else {
-                    Utf8Bytes::from_utf8_lossy(Bytes::from(joined)).into_bytes()
-                }
+                Utf8Bytes::from_utf8_vec_lossy(joined)
             }
-            Data::None => Bytes::new(),
+            Data::None => Utf8Bytes::new(),
         };
         Event {
             event_type,
             data,
             id: self.last_id.clone(),
             position: start,
-        }
-    }
-
-    /// Whether `bytes[..end]`, a block about to be dispatched, is valid
-    /// UTF-8. Field values are cut at ASCII bytes, so when the block is
-    /// valid every value in it is too.
-    #[inline]
-    fn is_utf8(&mut self, bytes: &[u8], end: usize) -> bool {
-        if end > self.utf8_checked && self.utf8_bad_end.is_none() {
-            self.check_utf8_ahead(bytes, end);
-        }
-        end <= self.utf8_checked || {
-            // Past an invalid sequence: this block alone.
-            let block = &bytes[..end];
-            is_utf8(block)
-        }
-    }
-
-    /// Extends `utf8_checked` over at least `bytes[..end]` (and up to 64 KiB
-    /// more of what the buffer holds), stopping at an invalid sequence.
-    #[cold]
-    fn check_utf8_ahead(&mut self, bytes: &[u8], end: usize) {
-        const AHEAD: usize = 64 * 1024;
-        let from = self.utf8_checked;
-        let to = bytes.len().min(end.max(from + AHEAD));
-        let run = &bytes[from..to];
-        // The fast check says only whether; the slower one says where.
-        if is_utf8(run) {
-            self.utf8_checked = to;
-            return;
-        }
-        match simdutf8::compat::from_utf8(run) {
-            Ok(_) => self.utf8_checked = to,
-            Err(error) => {
-                self.utf8_checked = from + error.valid_up_to();
-                // No `error_len`: a character cut off at `to`, which is
-                // checked again with what follows.
-                if let Some(len) = error.error_len() {
-                    self.utf8_bad_end = Some(self.utf8_checked + len);
-                }
-            }
         }
     }
 
@@ -663,47 +597,9 @@ impl Parser {
         self.base += n as u64;
         self.scan -= n;
         self.line_start -= n;
-        self.utf8_checked = self.utf8_checked.saturating_sub(n);
-        self.utf8_bad_end = self
-            .utf8_bad_end
-            .and_then(|end| end.checked_sub(n).filter(|&e| e > 0));
     }
 }
 
-/// Whether `bytes` are valid UTF-8 (the fast check: whether, not where).
-fn is_utf8(bytes: &[u8]) -> bool {
-    /// `simdutf8`'s block.
-    const BLOCK: usize = 64;
-    let len = bytes.len();
-    if len < BLOCK {
-        // Below one block `simdutf8` falls back to std's check, and a
-        // word-at-a-time ASCII test settles most short runs first; on longer
-        // runs that test would be a second pass over bytes `simdutf8` itself
-        // skips at SIMD speed when they are ASCII.
-        return bytes.is_ascii() || simdutf8::basic::from_utf8(bytes).is_ok();
-    }
-    // `simdutf8` copies a run's last partial block into a padded buffer: on
-    // a 76-byte event that is about half the check. Whole blocks instead:
-    // the run up to its last block boundary, and the last 64 bytes. When
-    // both cuts fall where a character starts, the two parts are valid
-    // exactly when the run is (in valid UTF-8 every byte that is not a
-    // continuation starts a character, so the parts join where they
-    // overlap).
-    let head = len / BLOCK * BLOCK;
-    let tail = len - BLOCK;
-    if head == len || is_continuation(bytes[head]) || is_continuation(bytes[tail]) {
-        return simdutf8::basic::from_utf8(bytes).is_ok();
-    }
-    simdutf8::basic::from_utf8(&bytes[..head]).is_ok()
-        && simdutf8::basic::from_utf8(&bytes[tail..]).is_ok()
-}
-
-/// Whether `byte` continues a character (`0b10xx_xxxx`).
-fn is_continuation(byte: u8) -> bool {
-    byte & 0xC0 == 0x80
-}
-
-/// A `retry` value: ASCII digits only, and small enough for a `u64`.
 fn parse_retry(value: &[u8]) -> Option<u64> {
     if value.is_empty() {
         return None;
@@ -767,28 +663,26 @@ mod tests {
     }
 
     #[test]
-    fn the_utf8_check_agrees_with_std_at_every_length_and_cut() {
-        // Every length across the first three blocks, with a multi-byte
-        // character or an invalid byte at every position: the cuts the
-        // check makes at block boundaries land inside characters too.
-        let text = "a\u{e9}\u{2014}\u{1F642}".repeat(60);
-        let bytes = text.as_bytes();
-        for len in 0..=200 {
-            for from in 0..4 {
-                let run = &bytes[from..from + len];
-                assert_eq!(
-                    is_utf8(run),
-                    std::str::from_utf8(run).is_ok(),
-                    "{from} {len}"
-                );
-                for at in 0..len {
-                    let mut bad = run.to_vec();
-                    for byte in [0x80, 0xFF, b'a'] {
-                        bad[at] = byte;
-                        let want = std::str::from_utf8(&bad).is_ok();
-                        assert_eq!(is_utf8(&bad), want, "{from} {len} {at} {byte:x}");
-                    }
+    fn values_decode_like_whatwg_utf8_decode_at_every_length() {
+        // Multi-byte characters and invalid bytes at every position, in
+        // data short enough for std's check and long enough for SIMD's:
+        // each value is what replacement decoding of the stream gives.
+        let text = "a\u{e9}\u{2014}\u{1F642}".repeat(80);
+        for len in (0..=300).step_by(7) {
+            let run = &text.as_bytes()[1..1 + len];
+            for at in [0, len / 3, len.saturating_sub(1)] {
+                let mut value = run.to_vec();
+                if at < len {
+                    value[at] = 0xFF;
                 }
+                let mut stream = b"event: t\xC3\ndata: ".to_vec();
+                stream.extend_from_slice(&value);
+                stream.extend_from_slice(b"\nid: \xE2\x80\n\n");
+                let mut parser = Parser::new(Limits::default());
+                let mut buf = BytesMut::from(&stream[..]);
+                let event = parser.next_event(&mut buf).unwrap().expect("an event");
+                assert_eq!(event.data(), String::from_utf8_lossy(&value), "{len} {at}");
+                assert_eq!((event.event_type(), event.id()), ("t\u{FFFD}", "\u{FFFD}"));
             }
         }
     }
