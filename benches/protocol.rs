@@ -18,7 +18,7 @@ mod corpus;
 use std::hint::black_box;
 
 use agent37_stream::protocol::event::ResponseEvent;
-use agent37_stream::protocol::fold::{Step, TurnTracker};
+use agent37_stream::protocol::pipeline::{Step, TurnTracker};
 use agent37_stream::sse::{ChunkDecoder, Event};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

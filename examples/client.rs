@@ -43,9 +43,9 @@ use std::time::Duration;
 use agent37_stream::protocol::error::ApiError;
 use agent37_stream::protocol::event::{ResponseEvent, ToolError};
 use agent37_stream::protocol::fold::Turn;
-use agent37_stream::protocol::machine::{Finding, Rule};
 use agent37_stream::protocol::request::CreateResponse;
 use agent37_stream::protocol::response::Response;
+use agent37_stream::protocol::rules::{Finding, Rule};
 use agent37_stream::protocol::stream::{ResponseStream, StreamError, StreamEvent};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -207,10 +207,14 @@ impl Client {
                 Some(Err(StreamError::Violation(finding))) => {
                     return Err(ClientError::Contract(finding));
                 }
-                Some(Err(StreamError::Payload { finding, .. })) => {
+                Some(Err(StreamError::Payload {
+                    findings: found, ..
+                })) => {
                     // The broken event is skipped; the turn goes on.
-                    notify(Notice::Warning(&finding));
-                    findings.push(finding);
+                    for finding in found {
+                        notify(Notice::Warning(&finding));
+                        findings.push(finding);
+                    }
                     continue;
                 }
                 Some(Err(other)) => other.to_string(),
@@ -365,7 +369,7 @@ impl Printer {
         }
     }
 
-    fn event(&mut self, event: &ResponseEvent<'_>) {
+    fn event(&mut self, event: &ResponseEvent) {
         match event {
             ResponseEvent::Created(created) => self.line(format!(
                 "[response {} in session {}]",

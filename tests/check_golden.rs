@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use agent37_stream::check::json::Document;
 use agent37_stream::check::{CheckOptions, Report, Source, check_bytes};
-use agent37_stream::protocol::machine::{Rule, Severity};
+use agent37_stream::protocol::rules::{Rule, Severity};
 
 const GROUPS: [&str; 2] = ["valid", "invalid"];
 const CHUNK_SIZES: [usize; 5] = [1, 2, 3, 7, 64];
@@ -199,7 +199,8 @@ fn each_rule_recording_reports_exactly_its_rule() {
     // `replay-diverged` concerns two streams, not one recording (see the
     // recordings README); every other rule has its recording.
     let missing: Vec<Rule> = Rule::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|rule| *rule != Rule::ReplayDiverged && !covered.contains(rule))
         .collect();
     assert!(missing.is_empty(), "rules without a recording: {missing:?}");

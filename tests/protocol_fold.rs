@@ -21,7 +21,7 @@ const TOOLS: [&str; 3] = ["browser", "web_search", "terminal"];
 /// A generated turn: the events a server sends and the turn they describe.
 #[derive(Clone, Debug)]
 struct Generated {
-    events: Vec<ResponseEvent<'static>>,
+    events: Vec<ResponseEvent>,
     expected: Turn,
 }
 
@@ -87,7 +87,7 @@ fn terminal() -> impl Strategy<Value = Result<Option<Usage>, ErrorObject>> {
             prop::option::of(text()),
             prop::option::of(text())
         )
-            .prop_map(|(code, message, param, hint)| Err(ErrorObject { code, message, param, hint })),
+            .prop_map(|(code, message, param, hint)| Err(ErrorObject { code: code.into(), message, param, hint })),
     ]
 }
 
@@ -137,7 +137,7 @@ fn build(
     let mut calls: Vec<ToolCall> = Vec::new();
     // (call index, tool) of the open calls, oldest first.
     let mut open: Vec<(usize, usize)> = Vec::new();
-    let close = |events: &mut Vec<ResponseEvent<'static>>,
+    let close = |events: &mut Vec<ResponseEvent>,
                  calls: &mut Vec<ToolCall>,
                  open: &mut Vec<(usize, usize)>,
                  pick: usize,
@@ -237,7 +237,7 @@ fn build(
 }
 
 /// The bytes a server writes for `events`, with heartbeats and ids between.
-fn encode(events: &[ResponseEvent<'_>], heartbeats: bool) -> Vec<u8> {
+fn encode(events: &[ResponseEvent], heartbeats: bool) -> Vec<u8> {
     let mut encoder = Encoder::new();
     let mut out = BytesMut::new();
     for (i, event) in events.iter().enumerate() {
@@ -295,9 +295,9 @@ proptest! {
         let mut builder = TurnBuilder::new(seed);
         let mut findings = Vec::new();
         for event in &events {
-            let (parsed, found) = validator.parse_and_push(event);
-            findings.extend(found);
-            builder.push(&parsed.unwrap());
+            let checked = validator.push(event);
+            findings.extend(checked.findings);
+            builder.push(&checked.event.unwrap());
         }
         findings.extend(validator.finish(Position::START));
         // Calls left open are the only thing the contract warns about here.
@@ -415,7 +415,7 @@ fn every_valid_recording_folds_to_a_terminal_response() {
         let deltas: String = events
             .iter()
             .filter_map(|e| match ResponseEvent::from_sse(e).unwrap() {
-                ResponseEvent::OutputTextDelta(d) => Some(d.text.into_owned()),
+                ResponseEvent::OutputTextDelta(d) => Some(d.text.to_string()),
                 _ => None,
             })
             .collect();

@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use agent37_stream::protocol::event::{
     Completed, Created, ResponseEvent, TextDelta, ToolCallCompleted, ToolCallStarted,
 };
-use agent37_stream::protocol::machine::{
-    Finding, Rule, Severity, Validator, ValidatorOptions, validate,
-};
+use agent37_stream::protocol::machine::{Validator, ValidatorOptions, validate};
 use agent37_stream::protocol::response::Usage;
+use agent37_stream::protocol::rules::{Finding, Rule, Severity};
 use agent37_stream::sse::{ChunkDecoder, Event, Limits, Position};
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -63,7 +62,7 @@ fn check(bytes: &[u8], limits: Limits, options: ValidatorOptions) -> Vec<Finding
     let mut findings = Vec::new();
     loop {
         match decoder.next_event() {
-            Ok(Some(event)) => findings.extend(validator.push(&event)),
+            Ok(Some(event)) => findings.extend(validator.push(&event).findings),
             Ok(None) => break,
             Err(error) => {
                 let index = validator.skip_event();
@@ -133,7 +132,8 @@ fn each_invalid_recording_breaks_its_rule() {
         }
     }
     let missing: Vec<Rule> = Rule::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|r| !covered.contains(r) && *r != Rule::ReplayDiverged)
         .collect();
     assert!(missing.is_empty(), "rules without a recording: {missing:?}");
@@ -208,7 +208,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// A valid turn as typed events: created, the ops (closes only of open
 /// calls), closes of what is still open, completed with the deltas' text.
-fn valid_turn() -> impl Strategy<Value = Vec<ResponseEvent<'static>>> {
+fn valid_turn() -> impl Strategy<Value = Vec<ResponseEvent>> {
     (prop::collection::vec(op(), 0..30), "[0-9a-f]{32}").prop_map(|(ops, id)| {
         let mut events = vec![ResponseEvent::Created(Created {
             id: id.into(),
@@ -258,7 +258,7 @@ fn valid_turn() -> impl Strategy<Value = Vec<ResponseEvent<'static>>> {
     })
 }
 
-fn to_sse(events: &[ResponseEvent<'_>]) -> Vec<Event> {
+fn to_sse(events: &[ResponseEvent]) -> Vec<Event> {
     events
         .iter()
         .enumerate()

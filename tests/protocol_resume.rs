@@ -6,8 +6,9 @@
 use std::path::Path;
 
 use agent37_stream::protocol::event::ResponseEvent;
-use agent37_stream::protocol::fold::{Step, Turn, TurnTracker};
-use agent37_stream::protocol::machine::{Finding, Rule};
+use agent37_stream::protocol::fold::Turn;
+use agent37_stream::protocol::pipeline::{Step, TurnTracker};
+use agent37_stream::protocol::rules::{Finding, Rule};
 use agent37_stream::protocol::stream::{ResponseStream, StreamError};
 use agent37_stream::sse::{ChunkDecoder, Event, Position};
 use bytes::Bytes;
@@ -41,6 +42,7 @@ fn connection(
                 Step::New {
                     event: parsed,
                     findings: found,
+                    ..
                 } => {
                     assert!(parsed.is_ok());
                     events.push((event.event_type().to_owned(), event.data().to_owned()));
@@ -48,6 +50,7 @@ fn connection(
                 }
                 Step::Replayed => replayed += 1,
                 Step::Diverged(diverged) => return Err(diverged.to_finding()),
+                other => panic!("unexpected step {other:?}"),
             }
         }
         Ok(())
@@ -407,8 +410,9 @@ event: response.output_text.delta\ndata: {\"text\":\"never read\"}\n\n";
     while let Some(item) = stream.next().await {
         kinds.push(match item {
             Ok(event) => event.event.name().to_owned(),
-            Err(StreamError::Payload { finding, error }) => {
-                format!("payload {} {:?}", finding.rule, error.field())
+            Err(StreamError::Payload { findings, errors }) => {
+                assert_eq!(findings.len(), errors.len());
+                format!("payload {} {:?}", findings[0].rule, errors.field())
             }
             Err(StreamError::Violation(finding)) => format!("violation {}", finding.rule),
             Err(other) => format!("other {other}"),

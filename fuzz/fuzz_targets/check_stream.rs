@@ -14,8 +14,9 @@
 mod common;
 
 use agent37_stream::check::{CheckOptions, check_bytes};
-use agent37_stream::protocol::fold::{Step, Turn, TurnTracker};
-use agent37_stream::protocol::machine::Finding;
+use agent37_stream::protocol::pipeline::{Step, TurnTracker};
+use agent37_stream::protocol::fold::Turn;
+use agent37_stream::protocol::rules::Finding;
 use agent37_stream::sse::{ChunkDecoder, Event, Limits, Position};
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;

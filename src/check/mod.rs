@@ -29,16 +29,16 @@
 
 pub mod json;
 
-mod decode;
 mod render;
 mod source;
 
 pub use render::{human, human_summary};
 pub use source::Source;
 
-use crate::protocol::machine::{Finding, Severity, Validator, ValidatorOptions};
+use crate::protocol::machine::ValidatorOptions;
+use crate::protocol::pipeline::{Pipeline, PipelineOptions};
+use crate::protocol::rules::{Finding, Severity};
 use crate::sse::Limits;
-use decode::Step;
 
 /// How [`check_bytes`] reads and judges a recording.
 ///
@@ -154,26 +154,32 @@ impl Report {
 /// assert!(report.findings.is_empty());
 /// ```
 pub fn check_bytes(bytes: &[u8], options: &CheckOptions) -> Report {
-    let mut validator = Validator::new(ValidatorOptions::default().with_strict(options.strict));
-    let mut findings = Vec::new();
-    let incomplete = decode::decode(
-        bytes,
-        options.chunk_size,
-        options.limits,
-        |step| match step {
-            Step::Event(event) => findings.extend(validator.push(&event)),
-            Step::TooLarge { limit, position } => {
-                let index = validator.skip_event();
-                findings.push(Finding::event_too_large(limit, position, Some(index)));
-            }
-        },
+    let mut pipeline = Pipeline::new(
+        PipelineOptions::default()
+            .with_limits(options.limits)
+            .with_validator(ValidatorOptions::default().with_strict(options.strict)),
     );
-    if let Some(incomplete) = incomplete {
-        findings.push(Finding::incomplete_event(incomplete.position));
+    let mut findings = Vec::new();
+    let all = bytes::Bytes::copy_from_slice(bytes);
+    let step = options.chunk_size.unwrap_or(all.len()).max(1);
+    let mut start = 0;
+    loop {
+        while let Some(step) = pipeline.next_step() {
+            findings.extend(step.into_findings());
+        }
+        if start >= all.len() {
+            break;
+        }
+        let end = start.saturating_add(step).min(all.len());
+        pipeline.push(all.slice(start..end));
+        start = end;
     }
-    findings.extend(validator.finish(source::end_of(bytes)));
+    pipeline.end_input();
+    while let Some(step) = pipeline.next_step() {
+        findings.extend(step.into_findings());
+    }
     Report {
-        events: validator.events_seen(),
+        events: pipeline.events(),
         findings,
     }
 }

@@ -96,14 +96,6 @@ impl<'a> Source<'a> {
     }
 }
 
-/// Where the recording ends, without indexing its lines.
-pub(crate) fn end_of(bytes: &[u8]) -> Position {
-    Position {
-        offset: bytes.len() as u64,
-        line: line_starts(bytes).count() as u64,
-    }
-}
-
 /// The byte offset where each line starts, by the SSE rules: a line ends at
 /// CRLF, LF or a lone CR, and line 1 starts after a leading BOM.
 fn line_starts(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
@@ -150,9 +142,6 @@ mod tests {
 
     #[test]
     fn end_is_after_the_last_byte() {
-        for bytes in [&b"a\nbc"[..], b"a\r\n", b"", b"\xEF\xBB\xBF\r\r\n\n"] {
-            assert_eq!(end_of(bytes), Source::new(bytes).end());
-        }
         assert_eq!(Source::new(b"a\nbc").end(), Position { offset: 4, line: 2 });
         let source = Source::new(b"a\nbc");
         assert_eq!(source.column(source.end()), 3);

@@ -1,15 +1,13 @@
-//! Folding a stream of events into the final [`Response`], and resuming the
-//! fold after a dropped connection (`PROTOCOL.md` §3 "Reconnect").
+//! Folding a stream of events into the final [`Response`]: [`TurnBuilder`]
+//! turns typed events into a [`Turn`], the response object plus what only
+//! the stream shows (reasoning, tool calls).
 //!
-//! - [`TurnBuilder`] turns typed events into a [`Turn`]: the response object
-//!   plus what only the stream shows (reasoning, tool calls).
-//! - [`ReplayGuard`] skips the replayed prefix of a reconnected stream,
-//!   checking it equals what was received before.
-//! - [`TurnTracker`] puts the [`Validator`], a [`TurnBuilder`] and a
-//!   [`ReplayGuard`] together: one `push` per SSE event, across reconnects.
+//! The [pipeline](super::pipeline) puts it behind the replay guard and the
+//! validator; [`TurnTracker`](super::pipeline::TurnTracker) is its front for
+//! events decoded elsewhere:
 //!
 //! ```
-//! use agent37_stream::protocol::fold::{Step, TurnTracker};
+//! use agent37_stream::protocol::pipeline::{Step, TurnTracker};
 //! use agent37_stream::protocol::response::Status;
 //! use agent37_stream::sse::{Event, Position};
 //!
@@ -34,18 +32,19 @@
 //! assert_eq!(turn.response.output_text, "Hi");
 //! ```
 
-use std::hash::{DefaultHasher, Hasher};
+use std::collections::{HashMap, VecDeque};
 
-use super::event::{PayloadError, ResponseEvent, ToolError};
-use super::machine::{Finding, Rule, Validator, ValidatorOptions};
+use serde::{Deserialize, Serialize};
+
+use super::event::{PayloadErrors, ResponseEvent, ToolError};
 use super::response::{DEFAULT_AGENT, Response, Status};
-use crate::sse::{self, Position};
+use crate::sse::{self, Utf8Bytes};
 
 /// What a server knows about a turn but its stream does not carry.
 ///
 /// The defaults: agent `hermes`, no model, no provider, no metadata, and
 /// `created` 0 (set it, e.g. from the time the request was sent).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Seed {
     /// The agent running the turn.
     pub agent: String,
@@ -72,7 +71,7 @@ impl Default for Seed {
 }
 
 /// A folded turn: the response object and what only the stream shows.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Turn {
     /// The response object, as `GET /v1/responses/{id}` would return it.
     pub response: Response,
@@ -86,7 +85,7 @@ pub struct Turn {
 }
 
 /// One tool call seen on the stream.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ToolCall {
     /// The tool's name.
     pub tool: String,
@@ -98,7 +97,8 @@ pub struct ToolCall {
 }
 
 /// How a tool call ended.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum ToolOutcome {
     /// Still open: no `completed`/`failed` yet.
@@ -111,7 +111,7 @@ pub enum ToolOutcome {
     /// `response.tool_call.failed` (the turn goes on).
     Failed {
         /// Why.
-        error: ToolError<'static>,
+        error: ToolError,
     },
 }
 
@@ -134,8 +134,9 @@ pub struct TurnBuilder {
     turn: Turn,
     created: bool,
     terminated: bool,
-    /// Indices into `turn.tool_calls` of the calls still running, oldest first.
-    open: Vec<usize>,
+    /// Indices into `turn.tool_calls` of the calls still running, a queue
+    /// per tool, oldest first: closing one is O(1).
+    open: HashMap<Utf8Bytes, VecDeque<usize>>,
 }
 
 impl Default for TurnBuilder {
@@ -168,12 +169,12 @@ impl TurnBuilder {
             },
             created: false,
             terminated: false,
-            open: Vec::new(),
+            open: HashMap::new(),
         }
     }
 
     /// Folds one event in.
-    pub fn push(&mut self, event: &ResponseEvent<'_>) {
+    pub fn push(&mut self, event: &ResponseEvent) {
         if self.terminated {
             return;
         }
@@ -192,7 +193,10 @@ impl TurnBuilder {
             }
             ResponseEvent::ReasoningDelta(delta) => turn.reasoning.push_str(&delta.text),
             ResponseEvent::ToolCallStarted(started) => {
-                self.open.push(turn.tool_calls.len());
+                self.open
+                    .entry(started.tool.clone())
+                    .or_default()
+                    .push_back(turn.tool_calls.len());
                 turn.tool_calls.push(ToolCall {
                     tool: started.tool.to_string(),
                     label: Some(started.label.to_string()),
@@ -207,7 +211,7 @@ impl TurnBuilder {
             }
             ResponseEvent::ToolCallFailed(failed) => {
                 let outcome = ToolOutcome::Failed {
-                    error: failed.error.clone().into_owned(),
+                    error: failed.error.clone(),
                 };
                 self.close(&failed.tool, outcome);
             }
@@ -229,21 +233,21 @@ impl TurnBuilder {
 
     /// Parses an SSE event and folds it in; a payload that breaks the
     /// contract is returned as the error and changes nothing.
-    pub fn push_sse(&mut self, event: &sse::Event) -> Result<(), PayloadError> {
+    pub fn push_sse(&mut self, event: &sse::Event) -> Result<(), PayloadErrors> {
         self.push(&ResponseEvent::from_sse(event)?);
         Ok(())
     }
 
     fn close(&mut self, tool: &str, outcome: ToolOutcome) {
         let calls = &mut self.turn.tool_calls;
-        let open = self
-            .open
-            .iter()
-            .position(|&i| calls.get(i).is_some_and(|call| call.tool == tool));
-        match open
-            .map(|slot| self.open.remove(slot))
-            .and_then(|i| calls.get_mut(i))
-        {
+        let mut open = None;
+        if let Some(queue) = self.open.get_mut(tool) {
+            open = queue.pop_front();
+            if queue.is_empty() {
+                self.open.remove(tool);
+            }
+        }
+        match open.and_then(|i| calls.get_mut(i)) {
             Some(call) => call.outcome = outcome,
             None => calls.push(ToolCall {
                 tool: tool.to_owned(),
@@ -269,247 +273,11 @@ impl TurnBuilder {
     }
 }
 
-/// Whether a [`ReplayGuard`] let an event through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Admission {
-    /// Not received before: process it.
-    New,
-    /// A replay of an event already received (and equal to it): skip it.
-    Replayed,
-}
-
-/// A reconnected stream's replay differs from what was received before.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("replayed event {index} at {position} differs from the event {index} received before")]
-pub struct ReplayDiverged {
-    /// The index of the differing event (the same in both streams).
-    pub index: usize,
-    /// Where it starts in the reconnected stream.
-    pub position: Position,
-}
-
-impl ReplayDiverged {
-    /// The `replay-diverged` finding for this error.
-    pub fn to_finding(&self) -> Finding {
-        Finding::with_default_severity(
-            Rule::ReplayDiverged,
-            format!(
-                "replayed event {} differs from the event {} received before the reconnect",
-                self.index, self.index
-            ),
-            self.position,
-            Some(self.index),
-        )
-    }
-}
-
-/// Skips the replayed prefix of a reconnected stream.
-///
-/// `GET /v1/responses/{id}/stream` replays every event so far, then goes on
-/// live. The guard keeps a 64-bit fingerprint of each event received (its
-/// type and data, not its id or position); after [`reconnect`](Self::reconnect)
-/// the first events of the new stream must match those fingerprints one by
-/// one and are reported [`Admission::Replayed`], the rest are
-/// [`Admission::New`]. A connection that drops again during the replay is
-/// handled by calling `reconnect` again.
-///
-/// Once a replay diverges the guard refuses every event (the same error)
-/// until the next `reconnect`: what was folded no longer matches the server.
-///
-/// ```
-/// use agent37_stream::protocol::fold::{Admission, ReplayGuard};
-/// use agent37_stream::sse::Event;
-///
-/// let a = Event::new("response.output_text.delta", r#"{"text":"a"}"#);
-/// let b = Event::new("response.output_text.delta", r#"{"text":"b"}"#);
-/// let mut guard = ReplayGuard::new();
-/// assert_eq!(guard.admit(&a), Ok(Admission::New));
-/// guard.reconnect();
-/// assert_eq!(guard.admit(&a), Ok(Admission::Replayed));
-/// assert_eq!(guard.admit(&b), Ok(Admission::New));
-/// guard.reconnect();
-/// assert!(guard.admit(&b).is_err()); // the replay must start with `a`
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct ReplayGuard {
-    received: Vec<u64>,
-    /// While replaying: how many replayed events matched so far.
-    cursor: Option<usize>,
-    diverged: Option<ReplayDiverged>,
-}
-
-impl ReplayGuard {
-    /// A guard that has received nothing.
-    pub fn new() -> Self {
-        ReplayGuard::default()
-    }
-
-    /// How many distinct events were received.
-    pub fn received(&self) -> usize {
-        self.received.len()
-    }
-
-    /// Whether the next event is expected to be a replayed one.
-    pub fn is_replaying(&self) -> bool {
-        self.cursor.is_some()
-    }
-
-    /// Whether the replay diverged since the last reconnect.
-    pub fn diverged(&self) -> Option<&ReplayDiverged> {
-        self.diverged.as_ref()
-    }
-
-    /// A new connection starts: its first [`received`](Self::received)
-    /// events must be the ones already received.
-    pub fn reconnect(&mut self) {
-        self.diverged = None;
-        self.cursor = (!self.received.is_empty()).then_some(0);
-    }
-
-    /// Lets an event through, or says it is a replay to skip.
-    pub fn admit(&mut self, event: &sse::Event) -> Result<Admission, ReplayDiverged> {
-        if let Some(diverged) = &self.diverged {
-            return Err(diverged.clone());
-        }
-        let fingerprint = fingerprint(event);
-        let Some(cursor) = self.cursor else {
-            self.received.push(fingerprint);
-            return Ok(Admission::New);
-        };
-        if self.received.get(cursor) == Some(&fingerprint) {
-            let next = cursor + 1;
-            self.cursor = (next < self.received.len()).then_some(next);
-            Ok(Admission::Replayed)
-        } else {
-            let diverged = ReplayDiverged {
-                index: cursor,
-                position: event.position(),
-            };
-            self.diverged = Some(diverged.clone());
-            Err(diverged)
-        }
-    }
-}
-
-/// A fingerprint of what a replay must repeat: the type (and whether it was
-/// explicit) and the data. `DefaultHasher::new()` has fixed keys, so it is
-/// the same across connections.
-fn fingerprint(event: &sse::Event) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    match event.explicit_type() {
-        Some(name) => {
-            hasher.write_u8(1);
-            hasher.write_usize(name.len());
-            hasher.write(name.as_bytes());
-        }
-        None => hasher.write_u8(0),
-    }
-    hasher.write_usize(event.data_bytes().len());
-    hasher.write(event.data_bytes());
-    hasher.finish()
-}
-
-/// What [`TurnTracker::push`] did with an event.
-#[derive(Debug)]
-pub enum Step<'e> {
-    /// A new event, validated and folded in.
-    New {
-        /// The typed event, or why its payload breaks the contract.
-        event: Result<ResponseEvent<'e>, PayloadError>,
-        /// What the validator found (usually nothing).
-        findings: Vec<Finding>,
-    },
-    /// A replay of an event already processed: skipped.
-    Replayed,
-    /// The replay differs from what was received: the fold no longer
-    /// matches the server. Its [`to_finding`](ReplayDiverged::to_finding) is
-    /// the `replay-diverged` finding.
-    Diverged(ReplayDiverged),
-}
-
-/// Validates and folds one turn's events, across reconnects.
-///
-/// Each SSE event goes through the [`ReplayGuard`] (replays are skipped),
-/// then the [`Validator`] and the [`TurnBuilder`]. Call
-/// [`reconnect`](Self::reconnect) when a new connection starts, and
-/// [`finish`](Self::finish) when the stream ends for good.
-#[derive(Clone, Debug, Default)]
-pub struct TurnTracker {
-    guard: ReplayGuard,
-    validator: Validator,
-    builder: TurnBuilder,
-}
-
-impl TurnTracker {
-    /// A tracker with a seed for the response fields the stream does not
-    /// carry, and validator options.
-    pub fn new(seed: Seed, options: ValidatorOptions) -> Self {
-        TurnTracker {
-            guard: ReplayGuard::new(),
-            validator: Validator::new(options),
-            builder: TurnBuilder::new(seed),
-        }
-    }
-
-    /// Processes one event of the current connection.
-    pub fn push<'e>(&mut self, event: &'e sse::Event) -> Step<'e> {
-        match self.guard.admit(event) {
-            Err(diverged) => Step::Diverged(diverged),
-            Ok(Admission::Replayed) => Step::Replayed,
-            Ok(Admission::New) => {
-                let (parsed, findings) = self.validator.parse_and_push(event);
-                if let Ok(typed) = &parsed {
-                    self.builder.push(typed);
-                }
-                Step::New {
-                    event: parsed,
-                    findings,
-                }
-            }
-        }
-    }
-
-    /// A new connection starts (it replays everything so far).
-    pub fn reconnect(&mut self) {
-        self.guard.reconnect();
-    }
-
-    /// Whether the terminal event was processed: the turn is over.
-    pub fn is_terminated(&self) -> bool {
-        self.validator.is_terminated()
-    }
-
-    /// How many distinct events were processed.
-    pub fn events(&self) -> usize {
-        self.guard.received()
-    }
-
-    /// The turn so far.
-    pub fn turn(&self) -> &Turn {
-        self.builder.turn()
-    }
-
-    /// The validator, for its state.
-    pub fn validator(&self) -> &Validator {
-        &self.validator
-    }
-
-    /// The stream ended for good at `end`: the validator's end-of-stream
-    /// findings (`missing-terminal`).
-    pub fn finish(&mut self, end: Position) -> Vec<Finding> {
-        self.validator.finish(end)
-    }
-
-    /// The folded turn.
-    pub fn into_turn(self) -> Turn {
-        self.builder.finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::response::{ErrorObject, Usage};
+    use crate::protocol::rules::Rule;
 
     fn ev(name: &str, data: &str) -> sse::Event {
         sse::Event::new(name, data)
@@ -681,80 +449,5 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.rule(), Rule::MissingField);
         assert_eq!(builder.turn().response.output_text, "");
-    }
-
-    #[test]
-    fn guard_skips_replay_and_detects_divergence() {
-        let a = ev("response.output_text.delta", r#"{"text":"a"}"#);
-        let b = ev("response.output_text.delta", r#"{"text":"b"}"#);
-        let c = ev("response.output_text.delta", r#"{"text":"c"}"#);
-        let mut guard = ReplayGuard::new();
-        guard.reconnect(); // nothing received: nothing to replay
-        assert!(!guard.is_replaying());
-        assert_eq!(guard.admit(&a), Ok(Admission::New));
-        assert_eq!(guard.admit(&b), Ok(Admission::New));
-        guard.reconnect();
-        assert_eq!(guard.admit(&a), Ok(Admission::Replayed));
-        // Dropped again mid-replay.
-        guard.reconnect();
-        assert_eq!(guard.admit(&a), Ok(Admission::Replayed));
-        assert_eq!(guard.admit(&b), Ok(Admission::Replayed));
-        assert_eq!(guard.admit(&c), Ok(Admission::New));
-        assert_eq!(guard.received(), 3);
-
-        guard.reconnect();
-        assert_eq!(guard.admit(&a), Ok(Admission::Replayed));
-        let moved = c.clone().with_position(Position {
-            offset: 50,
-            line: 4,
-        });
-        let err = guard.admit(&moved).unwrap_err();
-        assert_eq!(
-            err,
-            ReplayDiverged {
-                index: 1,
-                position: Position {
-                    offset: 50,
-                    line: 4
-                }
-            }
-        );
-        assert_eq!(guard.admit(&b), Err(err.clone()));
-        let finding = err.to_finding();
-        assert_eq!(finding.rule, Rule::ReplayDiverged);
-        assert_eq!(finding.event_index, Some(1));
-        assert!(finding.is_error());
-    }
-
-    #[test]
-    fn fingerprint_ignores_id_and_position_but_not_type() {
-        let a = ev("response.output_text.delta", r#"{"text":"a"}"#);
-        let moved = a
-            .clone()
-            .with_id("9")
-            .with_position(Position { offset: 7, line: 2 });
-        assert_eq!(fingerprint(&a), fingerprint(&moved));
-        let other_type = ev("response.reasoning.delta", r#"{"text":"a"}"#);
-        assert_ne!(fingerprint(&a), fingerprint(&other_type));
-        let untyped = ev("", "x");
-        let message = ev("message", "x");
-        assert_ne!(fingerprint(&untyped), fingerprint(&message));
-    }
-
-    #[test]
-    fn tracker_reports_divergence_as_a_step() {
-        let a = ev("response.output_text.delta", r#"{"text":"a"}"#);
-        let b = ev("response.output_text.delta", r#"{"text":"b"}"#);
-        let mut tracker = TurnTracker::default();
-        assert!(matches!(tracker.push(&created()), Step::New { .. }));
-        assert!(matches!(tracker.push(&a), Step::New { .. }));
-        tracker.reconnect();
-        assert!(matches!(tracker.push(&created()), Step::Replayed));
-        let Step::Diverged(diverged) = tracker.push(&b) else {
-            panic!("not diverged");
-        };
-        assert_eq!(diverged.index, 1);
-        assert_eq!(tracker.turn().response.output_text, "a");
-        assert_eq!(tracker.events(), 2);
     }
 }

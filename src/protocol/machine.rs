@@ -31,7 +31,8 @@
 //! ```
 //! use agent37_stream::protocol::event::ResponseEvent;
 //! use agent37_stream::protocol::fold::TurnBuilder;
-//! use agent37_stream::protocol::machine::{Rule, Validator, ValidatorOptions};
+//! use agent37_stream::protocol::rules::Rule;
+//! use agent37_stream::protocol::machine::{Validator, ValidatorOptions};
 //! use agent37_stream::protocol::response::Status;
 //! use agent37_stream::sse::{Event, Position};
 //!
@@ -46,9 +47,9 @@
 //! let mut turn = TurnBuilder::default();
 //! let mut findings = Vec::new();
 //! for sse in &stream {
-//!     let (parsed, found) = validator.parse_and_push(sse);
-//!     findings.extend(found);
-//!     if let Ok(event) = parsed {
+//!     let checked = validator.push(sse);
+//!     findings.extend(checked.findings);
+//!     if let Ok(event) = checked.event {
 //!         turn.push(&event);
 //!     }
 //! }
@@ -61,346 +62,17 @@
 //!
 //! // A stream cut short is reported at its end.
 //! let mut validator = Validator::new(ValidatorOptions::default());
-//! assert!(validator.push(&stream[0]).is_empty());
+//! assert!(validator.push(&stream[0]).findings.is_empty());
 //! let end = validator.finish(Position { offset: 120, line: 3 });
 //! assert_eq!(end[0].rule, Rule::MissingTerminal);
 //! ```
 
-use std::borrow::Cow;
-use std::fmt;
-use std::str::FromStr;
+use std::collections::{HashMap, VecDeque};
 
-use super::event::{EventKind, PayloadError, ResponseEvent, lenient_tool_name};
+use super::event::{EventKind, PayloadErrors, ResponseEvent, lenient_tool_name};
+use super::rules::{Finding, Rule};
+use crate::sse::Utf8Bytes;
 use crate::sse::{self, Position};
-
-/// The stable rule codes of `PROTOCOL.md` §5.
-///
-/// ```
-/// use agent37_stream::protocol::machine::{Rule, Severity};
-///
-/// let rule: Rule = "unknown-event".parse().unwrap();
-/// assert_eq!(rule, Rule::UnknownEvent);
-/// assert_eq!(rule.to_string(), "unknown-event");
-/// assert_eq!(rule.severity(false), Severity::Warning);
-/// assert_eq!(rule.severity(true), Severity::Error);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub enum Rule {
-    /// `untyped-event`: an event with no `event:` name.
-    UntypedEvent,
-    /// `unknown-event`: an event name outside the table.
-    UnknownEvent,
-    /// `invalid-json`: `data` is not JSON.
-    InvalidJson,
-    /// `not-an-object`: `data` is JSON but not an object.
-    NotAnObject,
-    /// `missing-field`: a required payload field is absent.
-    MissingField,
-    /// `wrong-type`: a payload field has the wrong JSON type.
-    WrongType,
-    /// `invalid-value`: right type, impossible value.
-    InvalidValue,
-    /// `missing-created`: the first event is not `response.created`.
-    MissingCreated,
-    /// `duplicate-created`: a second `response.created`.
-    DuplicateCreated,
-    /// `event-after-terminal`: any event after the terminal event.
-    EventAfterTerminal,
-    /// `missing-terminal`: the stream ends with no terminal event.
-    MissingTerminal,
-    /// `unmatched-tool-call`: a tool `completed`/`failed` with no open `started`.
-    UnmatchedToolCall,
-    /// `unclosed-tool-call`: a `started` still open at the terminal event.
-    UnclosedToolCall,
-    /// `output-text-mismatch`: `output_text` differs from the concatenated deltas.
-    OutputTextMismatch,
-    /// `id-format`: a response id that is not 32 hex characters.
-    IdFormat,
-    /// `incomplete-event`: bytes after the last blank line.
-    IncompleteEvent,
-    /// `event-too-large`: one event exceeds the configured size limit.
-    EventTooLarge,
-    /// `replay-diverged`: a replayed prefix differs from what was received.
-    ReplayDiverged,
-}
-
-impl Rule {
-    /// Every rule, in the order of the table in `PROTOCOL.md` §5.
-    pub const ALL: [Rule; 18] = [
-        Rule::UntypedEvent,
-        Rule::UnknownEvent,
-        Rule::InvalidJson,
-        Rule::NotAnObject,
-        Rule::MissingField,
-        Rule::WrongType,
-        Rule::InvalidValue,
-        Rule::MissingCreated,
-        Rule::DuplicateCreated,
-        Rule::EventAfterTerminal,
-        Rule::MissingTerminal,
-        Rule::UnmatchedToolCall,
-        Rule::UnclosedToolCall,
-        Rule::OutputTextMismatch,
-        Rule::IdFormat,
-        Rule::IncompleteEvent,
-        Rule::EventTooLarge,
-        Rule::ReplayDiverged,
-    ];
-
-    /// The kebab-case code.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Rule::UntypedEvent => "untyped-event",
-            Rule::UnknownEvent => "unknown-event",
-            Rule::InvalidJson => "invalid-json",
-            Rule::NotAnObject => "not-an-object",
-            Rule::MissingField => "missing-field",
-            Rule::WrongType => "wrong-type",
-            Rule::InvalidValue => "invalid-value",
-            Rule::MissingCreated => "missing-created",
-            Rule::DuplicateCreated => "duplicate-created",
-            Rule::EventAfterTerminal => "event-after-terminal",
-            Rule::MissingTerminal => "missing-terminal",
-            Rule::UnmatchedToolCall => "unmatched-tool-call",
-            Rule::UnclosedToolCall => "unclosed-tool-call",
-            Rule::OutputTextMismatch => "output-text-mismatch",
-            Rule::IdFormat => "id-format",
-            Rule::IncompleteEvent => "incomplete-event",
-            Rule::EventTooLarge => "event-too-large",
-            Rule::ReplayDiverged => "replay-diverged",
-        }
-    }
-
-    /// The severity outside strict mode.
-    pub const fn default_severity(self) -> Severity {
-        match self {
-            Rule::UnknownEvent
-            | Rule::UnclosedToolCall
-            | Rule::OutputTextMismatch
-            | Rule::IdFormat
-            | Rule::IncompleteEvent => Severity::Warning,
-            _ => Severity::Error,
-        }
-    }
-
-    /// The severity in force: strict mode makes `unknown-event` an error.
-    pub const fn severity(self, strict: bool) -> Severity {
-        match self {
-            Rule::UnknownEvent if strict => Severity::Error,
-            _ => self.default_severity(),
-        }
-    }
-
-    /// What the rule means, in one line (the table's wording).
-    pub const fn description(self) -> &'static str {
-        match self {
-            Rule::UntypedEvent => "an event with no `event:` name",
-            Rule::UnknownEvent => "an event name outside the table",
-            Rule::InvalidJson => "`data` is not JSON",
-            Rule::NotAnObject => "`data` is JSON but not an object",
-            Rule::MissingField => "a required payload field is absent",
-            Rule::WrongType => "a payload field has the wrong JSON type",
-            Rule::InvalidValue => "right type, impossible value (negative tokens, …)",
-            Rule::MissingCreated => "the first event is not `response.created`",
-            Rule::DuplicateCreated => "a second `response.created`",
-            Rule::EventAfterTerminal => "any event after the terminal event",
-            Rule::MissingTerminal => "the stream ends with no terminal event",
-            Rule::UnmatchedToolCall => "a tool `completed`/`failed` with no open `started`",
-            Rule::UnclosedToolCall => "a `started` still open at the terminal event",
-            Rule::OutputTextMismatch => {
-                "`response.completed.output_text` differs from the concatenated `output_text` deltas"
-            }
-            Rule::IdFormat => "a response id that is not 32 hex characters",
-            Rule::IncompleteEvent => "bytes after the last blank line (discarded by SSE rules)",
-            Rule::EventTooLarge => "one event exceeds the configured size limit",
-            Rule::ReplayDiverged => "a replayed prefix differs from what was received before",
-        }
-    }
-}
-
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A rule code that is not one of `PROTOCOL.md` §5.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown rule code `{0}`")]
-pub struct UnknownRule(pub String);
-
-impl FromStr for Rule {
-    type Err = UnknownRule;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Rule::ALL
-            .into_iter()
-            .find(|rule| rule.as_str() == s)
-            .ok_or_else(|| UnknownRule(s.to_owned()))
-    }
-}
-
-impl serde::Serialize for Rule {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-/// How bad a finding is. Orders `Warning < Error`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    /// The stream is usable, but something is off.
-    Warning,
-    /// The stream breaks the contract.
-    Error,
-}
-
-impl Severity {
-    /// `warning` or `error`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A severity name other than `warning` or `error`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown severity `{0}` (expected `warning` or `error`)")]
-pub struct UnknownSeverity(pub String);
-
-impl FromStr for Severity {
-    type Err = UnknownSeverity;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "warning" => Ok(Severity::Warning),
-            "error" => Ok(Severity::Error),
-            other => Err(UnknownSeverity(other.to_owned())),
-        }
-    }
-}
-
-impl serde::Serialize for Severity {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-/// One broken rule: what, how bad, and where.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Finding {
-    /// The rule code.
-    pub rule: Rule,
-    /// The severity in force (strict mode may raise it).
-    pub severity: Severity,
-    /// What happened, for a human, naming events and fields.
-    pub message: String,
-    /// Where the event concerned starts (its first field line), or the end of
-    /// the stream for stream-level findings.
-    pub position: Position,
-    /// The 0-based index of the event concerned; `None` for stream-level findings.
-    pub event_index: Option<usize>,
-}
-
-impl Finding {
-    /// A finding with an explicit severity.
-    pub fn new(
-        rule: Rule,
-        severity: Severity,
-        message: impl Into<String>,
-        position: Position,
-        event_index: Option<usize>,
-    ) -> Self {
-        Finding {
-            rule,
-            severity,
-            message: message.into(),
-            position,
-            event_index,
-        }
-    }
-
-    /// A finding with the rule's [default severity](Rule::default_severity).
-    pub fn with_default_severity(
-        rule: Rule,
-        message: impl Into<String>,
-        position: Position,
-        event_index: Option<usize>,
-    ) -> Self {
-        Finding::new(
-            rule,
-            rule.default_severity(),
-            message,
-            position,
-            event_index,
-        )
-    }
-
-    /// `incomplete-event`: bytes after the last blank line were discarded;
-    /// `position` is where they start.
-    pub fn incomplete_event(position: Position) -> Self {
-        Finding::with_default_severity(
-            Rule::IncompleteEvent,
-            "the stream ends inside an event (no blank line after it): its bytes are discarded",
-            position,
-            None,
-        )
-    }
-
-    /// `event-too-large`: the event starting at `position` is over `limit` bytes.
-    pub fn event_too_large(limit: usize, position: Position, event_index: Option<usize>) -> Self {
-        Finding::with_default_severity(
-            Rule::EventTooLarge,
-            format!("event exceeds the limit of {limit} bytes"),
-            position,
-            event_index,
-        )
-    }
-
-    /// The finding for a decoder error about the input (`event-too-large` for
-    /// an oversized event or line); `None` for I/O errors, which are not
-    /// about the stream's content.
-    pub fn from_decode_error(error: &sse::DecodeError, event_index: Option<usize>) -> Option<Self> {
-        match error {
-            sse::DecodeError::EventTooLarge { limit, position } => {
-                Some(Finding::event_too_large(*limit, *position, event_index))
-            }
-            sse::DecodeError::LineTooLarge { limit, position } => {
-                Some(Finding::with_default_severity(
-                    Rule::EventTooLarge,
-                    format!("a line of this event exceeds the limit of {limit} bytes"),
-                    *position,
-                    event_index,
-                ))
-            }
-            _ => None,
-        }
-    }
-
-    /// Whether the finding is an error.
-    pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}[{}] at {}", self.severity, self.rule, self.position)?;
-        if let Some(index) = self.event_index {
-            write!(f, ", event {index}")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
 
 /// How the [`Validator`] judges.
 ///
@@ -442,15 +114,77 @@ pub fn is_response_id(id: &str) -> bool {
 struct Seen {
     index: usize,
     position: Position,
-    kind: EventKind,
+    kind: Option<EventKind>,
 }
 
 /// A `response.tool_call.started` not yet closed.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct OpenCall {
-    tool: Box<str>,
     index: usize,
     position: Position,
+}
+
+/// The calls started and not yet closed, a queue per tool name: closing
+/// the oldest call of a tool is O(1) whatever the number of open calls.
+#[derive(Clone, Debug, Default)]
+struct OpenCalls {
+    by_tool: HashMap<Utf8Bytes, VecDeque<OpenCall>>,
+    count: usize,
+}
+
+impl OpenCalls {
+    fn open(&mut self, tool: Utf8Bytes, call: OpenCall) {
+        self.by_tool.entry(tool).or_default().push_back(call);
+        self.count += 1;
+    }
+
+    /// Closes the oldest open call of `tool`; `false` when there is none.
+    fn close(&mut self, tool: &str) -> bool {
+        let Some(queue) = self.by_tool.get_mut(tool) else {
+            return false;
+        };
+        let closed = queue.pop_front().is_some();
+        if queue.is_empty() {
+            self.by_tool.remove(tool);
+        }
+        self.count -= usize::from(closed);
+        closed
+    }
+
+    /// Every open call, oldest first, emptying the set.
+    fn drain(&mut self) -> Vec<(Utf8Bytes, OpenCall)> {
+        let mut all: Vec<_> = self
+            .by_tool
+            .drain()
+            .flat_map(|(tool, calls)| calls.into_iter().map(move |call| (tool.clone(), call)))
+            .collect();
+        all.sort_by_key(|(_, call)| call.index);
+        self.count = 0;
+        all
+    }
+
+    /// The tools of the open calls, oldest first.
+    fn tools(&self) -> Vec<&str> {
+        let mut all: Vec<(usize, &str)> = self
+            .by_tool
+            .iter()
+            .flat_map(|(tool, calls)| calls.iter().map(move |call| (call.index, tool.as_str())))
+            .collect();
+        all.sort_unstable();
+        all.into_iter().map(|(_, tool)| tool).collect()
+    }
+}
+
+/// What [`Validator::push`] made of one event.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Checked {
+    /// The typed event, or every reason its payload is broken (each one is
+    /// also among `findings`, as a payload rule).
+    pub event: Result<ResponseEvent, PayloadErrors>,
+    /// The findings about this event, in the order the rules were applied;
+    /// empty (no allocation) for a clean event.
+    pub findings: Vec<Finding>,
 }
 
 /// A running digest of concatenated text: the same for any split of the
@@ -537,7 +271,7 @@ pub struct Validator {
     next_index: usize,
     created: Option<Seen>,
     terminal: Option<Seen>,
-    open_calls: Vec<OpenCall>,
+    open_calls: OpenCalls,
     output_deltas: Option<TextDigest>,
     finished: bool,
     findings: Vec<Finding>,
@@ -557,7 +291,7 @@ impl Validator {
             next_index: 0,
             created: None,
             terminal: None,
-            open_calls: Vec::new(),
+            open_calls: OpenCalls::default(),
             output_deltas: None,
             finished: false,
             findings: Vec::new(),
@@ -585,36 +319,24 @@ impl Validator {
     }
 
     /// The tools of the calls started and not yet closed, oldest first.
-    pub fn open_tool_calls(&self) -> impl Iterator<Item = &str> {
-        self.open_calls.iter().map(|call| &*call.tool)
+    pub fn open_tool_calls(&self) -> Vec<&str> {
+        self.open_calls.tools()
     }
 
-    /// Checks one event, parsing its payload.
-    pub fn push(&mut self, event: &sse::Event) -> Vec<Finding> {
-        let parsed = ResponseEvent::from_sse(event);
-        self.check(event, parsed.as_ref())
+    /// How many calls are started and not yet closed.
+    pub fn open_tool_call_count(&self) -> usize {
+        self.open_calls.count
     }
 
-    /// Checks one event and returns its typed form too, so the caller parses
-    /// once.
-    pub fn parse_and_push<'e>(
-        &mut self,
-        event: &'e sse::Event,
-    ) -> (Result<ResponseEvent<'e>, PayloadError>, Vec<Finding>) {
+    /// Checks one event: parses its payload (the one way events are parsed,
+    /// [`ResponseEvent::from_sse`]) and applies every rule.
+    pub fn push(&mut self, event: &sse::Event) -> Checked {
         let parsed = ResponseEvent::from_sse(event);
         let findings = self.check(event, parsed.as_ref());
-        (parsed, findings)
-    }
-
-    /// Checks one event already parsed by [`ResponseEvent::from_sse`]
-    /// (`parsed` must be that result for `event`: ordering follows `event`'s
-    /// name, payload rules follow `parsed`).
-    pub fn push_parsed(
-        &mut self,
-        event: &sse::Event,
-        parsed: Result<&ResponseEvent<'_>, &PayloadError>,
-    ) -> Vec<Finding> {
-        self.check(event, parsed)
+        Checked {
+            event: parsed,
+            findings,
+        }
     }
 
     /// Counts an event that could not be read (an oversized one the decoder
@@ -631,22 +353,38 @@ impl Validator {
     /// Ends the stream: reports `missing-terminal` at `end` (where the
     /// recording ends) when no terminal event came. Later calls report nothing.
     pub fn finish(&mut self, end: Position) -> Vec<Finding> {
-        self.findings.clear();
-        if !self.finished && self.terminal.is_none() {
-            let message = if self.next_index == 0 {
-                "the stream has no events: expected `response.created`, then a terminal event"
-                    .to_owned()
-            } else {
-                format!(
-                    "the stream ends after {} event(s) without a terminal event \
-                     (`response.completed` or `response.failed`)",
-                    self.next_index
-                )
-            };
-            self.emit(Rule::MissingTerminal, message, end, None);
-        }
+        let findings = match self.finished {
+            true => Vec::new(),
+            false => self.missing_terminal(end).into_iter().collect(),
+        };
         self.finished = true;
-        self.drain()
+        findings
+    }
+
+    /// The `missing-terminal` finding at `end` if the stream ended now,
+    /// without ending it (a connection that drops may be resumed).
+    pub fn missing_terminal(&self, end: Position) -> Option<Finding> {
+        if self.terminal.is_some() {
+            return None;
+        }
+        let message = if self.next_index == 0 {
+            "the stream has no events: expected `response.created`, then a terminal event"
+                .to_owned()
+        } else {
+            format!(
+                "the stream ends after {} event(s) without a terminal event \
+                 (`response.completed` or `response.failed`)",
+                self.next_index
+            )
+        };
+        let rule = Rule::MissingTerminal;
+        Some(Finding::new(
+            rule,
+            rule.severity(self.options.strict),
+            message,
+            end,
+            None,
+        ))
     }
 
     fn emit(&mut self, rule: Rule, message: String, position: Position, index: Option<usize>) {
@@ -658,7 +396,7 @@ impl Validator {
     fn check(
         &mut self,
         event: &sse::Event,
-        parsed: Result<&ResponseEvent<'_>, &PayloadError>,
+        parsed: Result<&ResponseEvent, &PayloadErrors>,
     ) -> Vec<Finding> {
         self.findings.clear();
         let index = self.skip_event();
@@ -675,7 +413,7 @@ impl Validator {
                 position,
                 at,
             );
-        } else if kind == EventKind::Unknown {
+        } else if kind.is_none() {
             self.emit(
                 Rule::UnknownEvent,
                 format!("unknown event {}", quote(name())),
@@ -683,22 +421,24 @@ impl Validator {
                 at,
             );
         }
-        if let Err(error) = parsed {
-            self.emit(error.rule(), format!("`{}`: {error}", name()), position, at);
+        if let Err(errors) = parsed {
+            for error in errors {
+                self.emit(error.rule(), format!("`{}`: {error}", name()), position, at);
+            }
         }
 
         if let Some(terminal) = self.terminal {
             let message = format!(
                 "{} after the terminal event `{}` (event {}, {})",
                 quote(name()),
-                terminal.kind.name().unwrap_or_default(),
+                terminal.kind.map_or("", EventKind::name),
                 terminal.index,
                 terminal.position
             );
             self.emit(Rule::EventAfterTerminal, message, position, at);
             return self.drain();
         }
-        if index == 0 && kind != EventKind::Created {
+        if index == 0 && kind != Some(EventKind::Created) {
             self.emit(
                 Rule::MissingCreated,
                 format!(
@@ -715,6 +455,9 @@ impl Validator {
             kind,
         };
         let payload = parsed.ok();
+        let Some(kind) = kind else {
+            return self.drain();
+        };
         match kind {
             EventKind::Created => self.on_created(seen, payload),
             EventKind::OutputTextDelta => {
@@ -726,11 +469,7 @@ impl Validator {
             }
             EventKind::ToolCallStarted => {
                 if let Some(tool) = tool_name(event, payload) {
-                    self.open_calls.push(OpenCall {
-                        tool: tool.into(),
-                        index,
-                        position,
-                    });
+                    self.open_calls.open(tool, OpenCall { index, position });
                 }
             }
             EventKind::ToolCallCompleted | EventKind::ToolCallFailed => {
@@ -750,7 +489,7 @@ impl Validator {
         std::mem::take(&mut self.findings)
     }
 
-    fn on_created(&mut self, seen: Seen, payload: Option<&ResponseEvent<'_>>) {
+    fn on_created(&mut self, seen: Seen, payload: Option<&ResponseEvent>) {
         if let Some(first) = self.created {
             let message = format!(
                 "second `response.created` (the first is event {}, {})",
@@ -778,11 +517,9 @@ impl Validator {
 
     fn on_tool_closed(&mut self, seen: Seen, name: &str, tool: &str) {
         // No call id: the oldest open call of the same tool is the one closed.
-        match self.open_calls.iter().position(|call| &*call.tool == tool) {
-            Some(open) => {
-                self.open_calls.remove(open);
-            }
-            None => {
+        match self.open_calls.close(tool) {
+            true => {}
+            false => {
                 let message = format!(
                     "`{name}` for tool {} with no open `response.tool_call.started`",
                     quote(tool)
@@ -797,13 +534,13 @@ impl Validator {
         }
     }
 
-    fn on_terminal(&mut self, seen: Seen, payload: Option<&ResponseEvent<'_>>) {
+    fn on_terminal(&mut self, seen: Seen, payload: Option<&ResponseEvent>) {
         self.terminal = Some(seen);
-        let terminal_name = seen.kind.name().unwrap_or_default();
-        for call in std::mem::take(&mut self.open_calls) {
+        let terminal_name = seen.kind.map_or("", EventKind::name);
+        for (tool, call) in self.open_calls.drain() {
             let message = format!(
                 "tool call {} is still open at the terminal event `{terminal_name}` (event {}, {})",
-                quote(&call.tool),
+                quote(&tool),
                 seen.index,
                 seen.position
             );
@@ -837,17 +574,13 @@ impl Validator {
 
 /// The `tool` of a tool event: from the typed payload, or read leniently
 /// from a payload that is broken elsewhere.
-fn tool_name<'p>(
-    event: &'p sse::Event,
-    payload: Option<&'p ResponseEvent<'_>>,
-) -> Option<Cow<'p, str>> {
-    let tool: &str = match payload {
-        Some(ResponseEvent::ToolCallStarted(p)) => &p.tool,
-        Some(ResponseEvent::ToolCallCompleted(p)) => &p.tool,
-        Some(ResponseEvent::ToolCallFailed(p)) => &p.tool,
-        _ => return lenient_tool_name(event.data_bytes()),
-    };
-    Some(Cow::Borrowed(tool))
+fn tool_name(event: &sse::Event, payload: Option<&ResponseEvent>) -> Option<Utf8Bytes> {
+    match payload {
+        Some(ResponseEvent::ToolCallStarted(p)) => Some(p.tool.clone()),
+        Some(ResponseEvent::ToolCallCompleted(p)) => Some(p.tool.clone()),
+        Some(ResponseEvent::ToolCallFailed(p)) => Some(p.tool.clone()),
+        _ => lenient_tool_name(event.data_text()),
+    }
 }
 
 /// A string quoted for a message, cut to a readable length.
@@ -862,7 +595,8 @@ fn quote(text: &str) -> String {
 /// Checks a whole stream: every event in order, then the end at `end`.
 ///
 /// ```
-/// use agent37_stream::protocol::machine::{validate, Rule, ValidatorOptions};
+/// use agent37_stream::protocol::machine::{validate, ValidatorOptions};
+/// use agent37_stream::protocol::rules::Rule;
 /// use agent37_stream::sse::{Event, Position};
 ///
 /// let events = [Event::new("response.output_text.delta", r#"{"text":"hi"}"#)];
@@ -878,7 +612,7 @@ pub fn validate<'e>(
     let mut validator = Validator::new(options);
     let mut findings = Vec::new();
     for event in events {
-        findings.extend(validator.push(event));
+        findings.extend(validator.push(event).findings);
     }
     findings.extend(validator.finish(end));
     findings
@@ -887,6 +621,7 @@ pub fn validate<'e>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::rules::{Severity, UnknownRule};
 
     const ID: &str = "c91d2a7e84f04b6f9a3d5e1c0b87f4a2";
 
@@ -979,7 +714,7 @@ mod tests {
     #[test]
     fn rule_codes_round_trip_and_are_unique() {
         let mut seen = std::collections::HashSet::new();
-        for rule in Rule::ALL {
+        for &rule in Rule::ALL {
             assert!(seen.insert(rule.as_str()));
             assert_eq!(rule.as_str().parse::<Rule>().unwrap(), rule);
             assert_eq!(rule.to_string(), rule.as_str());
@@ -998,7 +733,8 @@ mod tests {
     #[test]
     fn severities_match_the_table() {
         let warnings: Vec<Rule> = Rule::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|r| r.default_severity() == Severity::Warning)
             .collect();
         assert_eq!(
@@ -1011,7 +747,7 @@ mod tests {
                 Rule::IncompleteEvent
             ]
         );
-        for rule in Rule::ALL {
+        for &rule in Rule::ALL {
             let strict = rule.severity(true);
             if rule == Rule::UnknownEvent {
                 assert_eq!(strict, Severity::Error);
@@ -1291,32 +1027,79 @@ mod tests {
     }
 
     #[test]
-    fn parse_and_push_returns_the_typed_event() {
+    fn push_returns_the_typed_event() {
         let mut validator = Validator::default();
-        let event = created();
-        let (parsed, findings) = validator.parse_and_push(&event);
-        assert!(findings.is_empty());
-        assert!(matches!(parsed, Ok(ResponseEvent::Created(_))));
+        let checked = validator.push(&created());
+        assert!(checked.findings.is_empty());
+        assert!(matches!(checked.event, Ok(ResponseEvent::Created(_))));
         assert!(validator.has_created());
         assert_eq!(validator.events_seen(), 1);
+        let checked = validator.push(&started("t"));
+        assert!(checked.findings.is_empty());
+        assert_eq!(validator.open_tool_calls(), ["t"]);
+        assert_eq!(validator.open_tool_call_count(), 1);
     }
 
     #[test]
-    fn push_parsed_uses_the_given_payload() {
+    fn every_payload_error_of_an_event_is_a_finding() {
         let mut validator = Validator::default();
-        let event = started("t");
-        let parsed = ResponseEvent::from_sse(&event);
-        assert_eq!(validator.push_parsed(&event, parsed.as_ref()).len(), 1);
-        assert_eq!(validator.open_tool_calls().collect::<Vec<_>>(), ["t"]);
+        let bad = sse::Event::new(
+            "response.created",
+            r#"{"id":"c91d2a7e84f04b6f9a3d5e1c0b87f4a2","instance_id":7}"#,
+        );
+        let checked = validator.push(&bad);
+        let rules: Vec<Rule> = checked.findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, [Rule::WrongType, Rule::MissingField]);
+        assert_eq!(checked.event.unwrap_err().len(), 2);
+    }
+
+    #[test]
+    fn tool_calls_close_in_constant_time_per_event() {
+        // N starts, then N closes in reverse name order: each close finds its
+        // tool's queue directly (a linear search made this quadratic).
+        const N: usize = 20_000;
+        let mut validator = Validator::default();
+        assert!(validator.push(&created()).findings.is_empty());
+        for i in 0..N {
+            assert!(
+                validator
+                    .push(&started(&format!("tool-{i}")))
+                    .findings
+                    .is_empty()
+            );
+        }
+        for i in (0..N).rev() {
+            assert!(
+                validator
+                    .push(&tool_done(&format!("tool-{i}")))
+                    .findings
+                    .is_empty()
+            );
+        }
+        assert_eq!(validator.open_tool_call_count(), 0);
+        // The same tool twice: the oldest closes first; unclosed ones are
+        // reported oldest first at the terminal event.
+        for tool in ["a", "b", "a"] {
+            validator.push(&started(tool));
+        }
+        assert!(validator.push(&tool_done("a")).findings.is_empty());
+        let end = validator.push(&completed(""));
+        let unclosed: Vec<_> = end
+            .findings
+            .iter()
+            .filter(|f| f.rule == Rule::UnclosedToolCall)
+            .map(|f| f.event_index.unwrap())
+            .collect();
+        assert_eq!(unclosed, [2 * N + 2, 2 * N + 3]);
     }
 
     #[test]
     fn skipped_event_keeps_indices_aligned() {
         let mut validator = Validator::default();
         assert_eq!(validator.skip_event(), 0);
-        let findings = validator.push(&delta("x"));
+        let findings = validator.push(&delta("x")).findings;
         assert!(findings.is_empty(), "{findings:?}");
-        let findings = validator.push(&failed());
+        let findings = validator.push(&failed()).findings;
         assert!(findings.is_empty());
         assert_eq!(validator.events_seen(), 3);
     }
@@ -1394,9 +1177,9 @@ mod tests {
     fn no_allocation_for_a_clean_event() {
         let mut validator = Validator::default();
         let first = created();
-        assert!(validator.push(&first).is_empty());
+        assert!(validator.push(&first).findings.is_empty());
         for _ in 0..100 {
-            let findings = validator.push(&delta("x"));
+            let findings = validator.push(&delta("x")).findings;
             assert_eq!(findings.capacity(), 0);
         }
     }

@@ -22,6 +22,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::ErrorCode;
+
 /// The agent every turn runs today, and the default of [`Response::agent`].
 pub const DEFAULT_AGENT: &str = "hermes";
 
@@ -212,8 +214,8 @@ mod present_or_null {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ErrorObject {
-    /// The stable, machine-readable error code.
-    pub code: String,
+    /// The stable, machine-readable error code (an unknown one kept as it came).
+    pub code: ErrorCode,
     /// A human-readable description.
     pub message: String,
     /// The request field that was invalid, when one was.
@@ -226,7 +228,7 @@ pub struct ErrorObject {
 
 impl ErrorObject {
     /// An error with a code and a message, no `param` or `hint`.
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
         ErrorObject {
             code: code.into(),
             message: message.into(),

@@ -1,11 +1,12 @@
 //! [`ResponseStream`]: from an HTTP body to validated typed events, in one
 //! loop.
 //!
-//! It decodes the bytes (a [`sse::ChunkDecoder`], as [`sse::EventStream`] does), types each event, checks the
-//! contract ([`Validator`](super::machine::Validator)) and folds the turn
-//! ([`TurnBuilder`](super::fold::TurnBuilder)); it ends after the terminal
-//! event. After a dropped connection, [`ResponseStream::resume`] continues
-//! on the replay stream, skipping what was already yielded.
+//! It is a thin front over the [pipeline](super::pipeline): the bytes are
+//! decoded, each event typed, checked against the contract and folded into
+//! the turn; it ends after the terminal event. Events are yielded without a
+//! copy: each owns a share of the bytes it came in. After a dropped
+//! connection, [`ResponseStream::resume`] continues on the replay stream,
+//! skipping what was already yielded.
 //!
 //! ```
 //! use agent37_stream::protocol::event::ResponseEvent;
@@ -42,23 +43,12 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_core::Stream;
 
-use super::event::{PayloadError, ResponseEvent};
-use super::fold::{Seed, Step, Turn, TurnTracker};
-use super::machine::{Finding, Rule, Severity, ValidatorOptions};
-use crate::sse::{self, ChunkDecoder, DecodeError, Limits, Position};
+use super::event::PayloadErrors;
+use super::fold::Turn;
+use super::pipeline::{Pipeline, Step};
+use super::rules::{Finding, Severity};
 
-/// One validated event of a [`ResponseStream`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct StreamEvent {
-    /// The typed event.
-    pub event: ResponseEvent<'static>,
-    /// Its 0-based index in the turn (the same across reconnects).
-    pub index: usize,
-    /// Where its block starts in the current connection's bytes.
-    pub position: Position,
-    /// The last event id in force when it was dispatched.
-    pub id: sse::Utf8Bytes,
-}
+pub use super::pipeline::{PipelineOptions as StreamOptions, StreamEvent};
 
 /// Why a [`ResponseStream`] yielded an error instead of an event.
 ///
@@ -71,67 +61,33 @@ pub enum StreamError<E> {
     /// [`ResponseStream::resume`].
     #[error("the byte stream failed: {0}")]
     Transport(#[source] E),
-    /// The bytes broke a decoder limit (an oversized event, which is skipped).
-    #[error(transparent)]
-    Decode(DecodeError),
     /// An event's payload breaks the contract; the event is not yielded.
-    #[error("{finding}")]
+    #[error("{errors}")]
     Payload {
-        /// The finding (`invalid-json`, `missing-field`, …) with the event's
-        /// index and position.
-        finding: Finding,
-        /// What is wrong, field by field.
-        error: PayloadError,
+        /// The findings (`invalid-json`, `missing-field`, …), one per
+        /// reason, with the event's index and position.
+        findings: Vec<Finding>,
+        /// What is wrong, field by field, in the same order.
+        errors: PayloadErrors,
     },
     /// An error-severity rule was broken: events out of order
     /// (`missing-created`, `duplicate-created`, `unmatched-tool-call`), an
-    /// untyped event, an unknown one in strict mode, a stream that ended with
-    /// no terminal event (`missing-terminal`), or a replay that diverged
+    /// untyped event, an unknown one in strict mode, an event over the size
+    /// limit (`event-too-large`, skipped), a stream that ended with no
+    /// terminal event (`missing-terminal`), or a replay that diverged
     /// (`replay-diverged`).
     #[error("{0}")]
     Violation(Finding),
 }
 
 impl<E> StreamError<E> {
-    /// The finding behind a contract error, `None` for transport and decode
-    /// errors.
+    /// The first finding behind a contract error, `None` for transport errors.
     pub fn finding(&self) -> Option<&Finding> {
         match self {
-            StreamError::Payload { finding, .. } | StreamError::Violation(finding) => Some(finding),
-            StreamError::Transport(_) | StreamError::Decode(_) => None,
+            StreamError::Payload { findings, .. } => findings.first(),
+            StreamError::Violation(finding) => Some(finding),
+            StreamError::Transport(_) => None,
         }
-    }
-}
-
-/// How a [`ResponseStream`] reads and judges.
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct StreamOptions {
-    /// The validator's options (strict mode).
-    pub validator: ValidatorOptions,
-    /// The decoder's limits.
-    pub limits: Limits,
-    /// The response fields the stream does not carry.
-    pub seed: Seed,
-}
-
-impl StreamOptions {
-    /// Sets the validator's options.
-    pub fn with_validator(mut self, validator: ValidatorOptions) -> Self {
-        self.validator = validator;
-        self
-    }
-
-    /// Sets the decoder's limits.
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Sets the seed of the folded response.
-    pub fn with_seed(mut self, seed: Seed) -> Self {
-        self.seed = seed;
-        self
     }
 }
 
@@ -148,8 +104,7 @@ impl StreamOptions {
 pub struct ResponseStream<S> {
     body: S,
     body_done: bool,
-    decoder: ChunkDecoder,
-    tracker: TurnTracker,
+    pipeline: Pipeline,
     warnings: Vec<Finding>,
     pending: VecDeque<PendingItem>,
     done: bool,
@@ -159,7 +114,7 @@ pub struct ResponseStream<S> {
 #[derive(Debug)]
 enum PendingItem {
     Event(StreamEvent),
-    Payload(Finding, PayloadError),
+    Payload(Vec<Finding>, PayloadErrors),
     Violation(Finding),
 }
 
@@ -171,8 +126,7 @@ impl<S> ResponseStream<S> {
 
     /// Reads a turn with the given options.
     pub fn with_options(body: S, options: StreamOptions) -> Self {
-        let tracker = TurnTracker::new(options.seed, options.validator);
-        Self::start(body, options.limits, tracker)
+        Self::start(body, Pipeline::new(options))
     }
 
     /// Continues a turn on a new connection (`GET /v1/responses/{id}/stream`)
@@ -182,20 +136,19 @@ impl<S> ResponseStream<S> {
     /// the stream), the rest are yielded as usual, with the same indices. The
     /// warnings and any items `previous` had not yielded yet carry over.
     pub fn resume<P>(body: S, previous: ResponseStream<P>) -> Self {
-        let limits = previous.decoder.limits();
-        let mut stream = Self::start(body, limits, previous.tracker);
+        let mut pipeline = previous.pipeline;
+        pipeline.reconnect();
+        let mut stream = Self::start(body, pipeline);
         stream.warnings = previous.warnings;
         stream.pending = previous.pending;
-        stream.tracker.reconnect();
         stream
     }
 
-    fn start(body: S, limits: Limits, tracker: TurnTracker) -> Self {
+    fn start(body: S, pipeline: Pipeline) -> Self {
         ResponseStream {
             body,
             body_done: false,
-            decoder: ChunkDecoder::with_limits(limits),
-            tracker,
+            pipeline,
             warnings: Vec::new(),
             pending: VecDeque::new(),
             done: false,
@@ -204,17 +157,17 @@ impl<S> ResponseStream<S> {
 
     /// Whether the terminal event was yielded: the turn is over.
     pub fn is_terminated(&self) -> bool {
-        self.tracker.is_terminated()
+        self.pipeline.is_terminated()
     }
 
     /// The turn folded from the events so far.
     pub fn turn(&self) -> &Turn {
-        self.tracker.turn()
+        self.pipeline.turn()
     }
 
     /// The folded turn.
     pub fn into_turn(self) -> Turn {
-        self.tracker.into_turn()
+        self.pipeline.into_turn()
     }
 
     /// The warnings so far (severity [`Severity::Warning`]).
@@ -224,87 +177,74 @@ impl<S> ResponseStream<S> {
 
     /// The last event id of the current connection (empty when none was set).
     pub fn last_event_id(&self) -> &str {
-        self.decoder.last_event_id().as_str()
+        self.pipeline.decoder().last_event_id().as_str()
     }
 
     /// The reconnection time the server asked for, in milliseconds.
     pub fn retry(&self) -> Option<u64> {
-        self.decoder.retry()
+        self.pipeline.decoder().retry()
     }
 
-    fn record(&mut self, event: &sse::Event) {
-        let index = self.tracker.events();
-        match self.tracker.push(event) {
+    /// How many events of the turn were taken so far (an oversized one
+    /// included): a client that reconnects has this many to skip.
+    pub fn events(&self) -> usize {
+        self.pipeline.events()
+    }
+
+    /// Sorts a step's findings: warnings are kept, errors are yielded.
+    fn record(&mut self, step: Step) {
+        match step {
+            Step::New {
+                index,
+                position,
+                id,
+                event,
+                findings,
+            } => {
+                let mut payload = Vec::new();
+                for finding in findings {
+                    if finding.severity == Severity::Warning {
+                        self.warnings.push(finding);
+                    } else if finding.rule.is_payload_rule() {
+                        payload.push(finding);
+                    } else {
+                        self.pending.push_back(PendingItem::Violation(finding));
+                    }
+                }
+                match event {
+                    Ok(event) => self.pending.push_back(PendingItem::Event(StreamEvent {
+                        event,
+                        index,
+                        position,
+                        id,
+                    })),
+                    Err(errors) => self
+                        .pending
+                        .push_back(PendingItem::Payload(payload, errors)),
+                }
+            }
+            Step::Oversized(finding) => self.pending.push_back(PendingItem::Violation(finding)),
             Step::Replayed => {}
             Step::Diverged(diverged) => {
                 self.pending
                     .push_back(PendingItem::Violation(diverged.to_finding()));
                 self.done = true;
             }
-            Step::New {
-                event: parsed,
-                findings,
-            } => {
-                let mut payload_error = parsed.as_ref().err().cloned();
+            Step::Ended(findings) => {
+                self.done = true;
                 for finding in findings {
                     if finding.severity == Severity::Warning {
                         self.warnings.push(finding);
-                    } else if is_payload_rule(finding.rule) && payload_error.is_some() {
-                        if let Some(error) = payload_error.take() {
-                            self.pending.push_back(PendingItem::Payload(finding, error));
-                        }
                     } else {
                         self.pending.push_back(PendingItem::Violation(finding));
                     }
                 }
-                if let Ok(typed) = parsed {
-                    self.pending.push_back(PendingItem::Event(StreamEvent {
-                        event: typed.into_owned(),
-                        index,
-                        position: event.position(),
-                        id: event.id_bytes().clone(),
-                    }));
-                }
             }
         }
-        if self.tracker.is_terminated() {
+        if self.pipeline.is_terminated() {
             self.done = true;
         }
     }
-
-    fn end_of_body(&mut self) {
-        self.done = true;
-        let end = self.decoder.end_position().unwrap_or_default();
-        if let Some(incomplete) = self.decoder.incomplete() {
-            self.warnings
-                .push(Finding::incomplete_event(incomplete.position));
-        }
-        if !self.tracker.is_terminated() {
-            let message = format!(
-                "the stream ended after {} event(s) without a terminal event \
-                 (`response.completed` or `response.failed`); reconnect to resume",
-                self.tracker.events()
-            );
-            self.pending
-                .push_back(PendingItem::Violation(Finding::with_default_severity(
-                    Rule::MissingTerminal,
-                    message,
-                    end,
-                    None,
-                )));
-        }
-    }
-}
-
-fn is_payload_rule(rule: Rule) -> bool {
-    matches!(
-        rule,
-        Rule::InvalidJson
-            | Rule::NotAnObject
-            | Rule::MissingField
-            | Rule::WrongType
-            | Rule::InvalidValue
-    )
 }
 
 impl<S, E> Stream for ResponseStream<S>
@@ -319,8 +259,8 @@ where
             if let Some(item) = this.pending.pop_front() {
                 return Poll::Ready(Some(match item {
                     PendingItem::Event(event) => Ok(event),
-                    PendingItem::Payload(finding, error) => {
-                        Err(StreamError::Payload { finding, error })
+                    PendingItem::Payload(findings, errors) => {
+                        Err(StreamError::Payload { findings, errors })
                     }
                     PendingItem::Violation(finding) => Err(StreamError::Violation(finding)),
                 }));
@@ -328,27 +268,26 @@ where
             if this.done {
                 return Poll::Ready(None);
             }
-            match this.decoder.next_event() {
-                Ok(Some(event)) => {
-                    this.record(&event);
+            match this.pipeline.next_step() {
+                Some(step) => {
+                    this.record(step);
                     continue;
                 }
-                Err(error) => return Poll::Ready(Some(Err(StreamError::Decode(error)))),
-                Ok(None) if this.body_done => {
-                    this.end_of_body();
+                None if this.body_done => {
+                    this.done = true;
                     continue;
                 }
-                Ok(None) => {}
+                None => {}
             }
             match Pin::new(&mut this.body).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(chunk))) => this.decoder.push(chunk),
+                Poll::Ready(Some(Ok(chunk))) => this.pipeline.push(chunk),
                 Poll::Ready(Some(Err(error))) => {
                     return Poll::Ready(Some(Err(StreamError::Transport(error))));
                 }
                 Poll::Ready(None) => {
                     this.body_done = true;
-                    this.decoder.finish();
+                    this.pipeline.end_input();
                 }
             }
         }

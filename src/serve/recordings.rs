@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::protocol::event::{EventKind, PayloadError, ResponseEvent};
+use crate::protocol::event::{EventKind, PayloadErrors, ResponseEvent};
 use crate::sse::{ChunkDecoder, DecodeError, Event};
 
 /// The event a turn starts with; its payload gets the minted ids.
@@ -110,7 +110,7 @@ impl Recording {
 
 /// Whether an event type ends a turn.
 fn is_terminal(event_type: &str) -> bool {
-    EventKind::from_name(event_type).is_terminal()
+    EventKind::from_name(event_type).is_some_and(EventKind::is_terminal)
 }
 
 /// Why a recording cannot be played.
@@ -138,7 +138,7 @@ pub enum RecordingError {
     NoTerminal,
     /// The terminal event's payload breaks the contract.
     #[error("the terminal event is unreadable: {0}")]
-    BadTerminal(#[source] PayloadError),
+    BadTerminal(#[source] PayloadErrors),
 }
 
 /// The recordings a gateway plays, in name order.

@@ -1,0 +1,456 @@
+//! The one pipeline every front end shares: decode → replay guard →
+//! validate → fold.
+//!
+//! [`Pipeline`] takes a turn's bytes, connection by connection, and gives
+//! one [`Step`] per event: each rule is applied here once, whichever front
+//! reads the steps. An event over the size limit is dropped by the decoder
+//! and counted (so indices never drift); a replayed event is skipped after a
+//! [`reconnect`](Pipeline::reconnect); a new one is typed, validated and
+//! folded; the end of a connection's bytes gives the end-of-stream findings.
+//!
+//! The fronts are thin: [`ResponseStream`](super::stream::ResponseStream)
+//! (an async stream of typed events), [`TurnTracker`] (events decoded
+//! elsewhere) and [`check`](crate::check) (diagnostics for recordings).
+//!
+//! ```
+//! use agent37_stream::protocol::pipeline::{Pipeline, PipelineOptions, Step};
+//! use agent37_stream::protocol::rules::Rule;
+//! use bytes::Bytes;
+//!
+//! let mut pipeline = Pipeline::new(PipelineOptions::default());
+//! pipeline.push(Bytes::from_static(
+//!     b"event: response.created\ndata: {\"id\":\"c91d2a7e84f04b6f9a3d5e1c0b87f4a2\",\"instance_id\":\"i\",\"session_id\":\"s\"}\n\n\
+//!       event: response.output_text.delta\ndata: {\"text\":\"Hi\"}\n\n",
+//! ));
+//! pipeline.end_input();
+//! let mut rules = Vec::new();
+//! while let Some(step) = pipeline.next_step() {
+//!     rules.extend(step.findings().map(|f| f.rule));
+//! }
+//! assert_eq!(rules, [Rule::MissingTerminal]);
+//! assert_eq!(pipeline.turn().response.output_text, "Hi");
+//! assert_eq!(pipeline.events(), 2);
+//! ```
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::event::{PayloadErrors, ResponseEvent};
+use super::fold::{Seed, Turn, TurnBuilder};
+use super::machine::{Validator, ValidatorOptions};
+use super::replay::{Admission, ReplayDiverged, ReplayGuard};
+use super::rules::Finding;
+use crate::sse::{self, ChunkDecoder, DecodeError, Limits, Position, Utf8Bytes};
+
+/// How a [`Pipeline`] decodes and judges.
+///
+/// ```
+/// use agent37_stream::protocol::machine::ValidatorOptions;
+/// use agent37_stream::protocol::pipeline::PipelineOptions;
+/// use agent37_stream::sse::Limits;
+///
+/// let options = PipelineOptions::default()
+///     .with_validator(ValidatorOptions::default().with_strict(true))
+///     .with_limits(Limits::default().max_event_bytes(1 << 20));
+/// assert!(options.validator.strict);
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct PipelineOptions {
+    /// How the contract is judged (strict mode).
+    pub validator: ValidatorOptions,
+    /// The decoder's size limits.
+    pub limits: Limits,
+    /// The response fields the stream does not carry.
+    pub seed: Seed,
+}
+
+impl PipelineOptions {
+    /// Sets the validator options.
+    pub fn with_validator(mut self, validator: ValidatorOptions) -> Self {
+        self.validator = validator;
+        self
+    }
+
+    /// Sets the decoder's limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the seed of the folded response.
+    pub fn with_seed(mut self, seed: Seed) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
+/// One new event of a turn: typed, validated and folded in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StreamEvent {
+    /// The typed event.
+    pub event: ResponseEvent,
+    /// Its 0-based index in the turn (the same across reconnects).
+    pub index: usize,
+    /// Where its block starts in the current connection's bytes.
+    pub position: Position,
+    /// The last event id in force when it was dispatched.
+    pub id: Utf8Bytes,
+}
+
+/// What the pipeline made of one event, or of the end of the input.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Step {
+    /// A new event, validated and (when its payload is readable) folded in.
+    New {
+        /// Its 0-based index in the turn.
+        index: usize,
+        /// Where its block starts in the current connection's bytes.
+        position: Position,
+        /// The last event id in force when it was dispatched.
+        id: Utf8Bytes,
+        /// The typed event, or every reason its payload is broken (each one
+        /// is also among `findings`, under its payload rule).
+        event: Result<ResponseEvent, PayloadErrors>,
+        /// What the validator found about it (usually nothing).
+        findings: Vec<Finding>,
+    },
+    /// An event over the size limit, dropped by the decoder and counted:
+    /// the `event-too-large` finding, with the index it took.
+    Oversized(Finding),
+    /// A replay of an event already processed: skipped.
+    Replayed,
+    /// The replay differs from what was received: the fold no longer
+    /// matches the server, and nothing more is taken on this connection.
+    Diverged(ReplayDiverged),
+    /// The connection's bytes ended: what only the end shows
+    /// (`incomplete-event`, and `missing-terminal` when no terminal event
+    /// came).
+    Ended(Vec<Finding>),
+}
+
+impl Step {
+    /// The findings this step carries, in order.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        let (many, one): (&[Finding], Option<&Finding>) = match self {
+            Step::New { findings, .. } | Step::Ended(findings) => (findings, None),
+            Step::Oversized(finding) => (&[], Some(finding)),
+            Step::Replayed | Step::Diverged(_) => (&[], None),
+        };
+        many.iter().chain(one)
+    }
+
+    /// The step's findings, owned; a divergence gives its `replay-diverged`.
+    pub fn into_findings(self) -> Vec<Finding> {
+        match self {
+            Step::New { findings, .. } | Step::Ended(findings) => findings,
+            Step::Oversized(finding) => vec![finding],
+            Step::Diverged(diverged) => vec![diverged.to_finding()],
+            Step::Replayed => Vec::new(),
+        }
+    }
+}
+
+/// Decode → replay guard → validate → fold, for one turn across its
+/// connections. See the [module docs](self).
+#[derive(Debug)]
+pub struct Pipeline {
+    decoder: ChunkDecoder,
+    guard: ReplayGuard,
+    validator: Validator,
+    builder: TurnBuilder,
+    /// The current connection's bytes ended.
+    input_done: bool,
+    /// Its end was reported (or it diverged): no more steps until a reconnect.
+    connection_over: bool,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Pipeline::new(PipelineOptions::default())
+    }
+}
+
+impl Pipeline {
+    /// A pipeline at the start of a turn's first connection.
+    pub fn new(options: PipelineOptions) -> Self {
+        Pipeline {
+            decoder: ChunkDecoder::with_limits(options.limits),
+            guard: ReplayGuard::new(),
+            validator: Validator::new(options.validator),
+            builder: TurnBuilder::new(options.seed),
+            input_done: false,
+            connection_over: false,
+        }
+    }
+
+    /// Takes the next bytes of the current connection.
+    pub fn push(&mut self, chunk: Bytes) {
+        self.decoder.push(chunk);
+    }
+
+    /// The current connection's bytes ended.
+    pub fn end_input(&mut self) {
+        self.input_done = true;
+        self.decoder.finish();
+    }
+
+    /// The next step, or `None` when the pipeline needs more bytes (or,
+    /// after [`end_input`](Self::end_input), when the connection is over).
+    pub fn next_step(&mut self) -> Option<Step> {
+        if self.connection_over {
+            return None;
+        }
+        loop {
+            match self.decoder.next_event() {
+                Ok(Some(event)) => return Some(self.push_event(&event)),
+                Err(error) => match error.limit() {
+                    Some((_, position)) => return Some(self.oversized(&error, position)),
+                    // A chunk decoder fails only on limits; nothing else to report.
+                    None => continue,
+                },
+                Ok(None) if self.input_done => {
+                    self.connection_over = true;
+                    let end = self.decoder.end_position().unwrap_or_default();
+                    let mut findings = Vec::new();
+                    if let Some(incomplete) = self.decoder.incomplete() {
+                        findings.push(Finding::incomplete_event(incomplete.position));
+                    }
+                    findings.extend(self.validator.missing_terminal(end));
+                    return Some(Step::Ended(findings));
+                }
+                Ok(None) => return None,
+            }
+        }
+    }
+
+    /// Takes an event decoded elsewhere (as [`TurnTracker`] does): the
+    /// replay guard, then the validator and the fold.
+    pub fn push_event(&mut self, event: &sse::Event) -> Step {
+        match self.guard.admit(event) {
+            Err(diverged) => self.diverged(diverged),
+            Ok(Admission::Replayed) => Step::Replayed,
+            Ok(Admission::New) => {
+                let index = self.validator.events_seen();
+                let checked = self.validator.push(event);
+                if let Ok(typed) = &checked.event {
+                    self.builder.push(typed);
+                }
+                Step::New {
+                    index,
+                    position: event.position(),
+                    id: event.id_bytes().clone(),
+                    event: checked.event,
+                    findings: checked.findings,
+                }
+            }
+        }
+    }
+
+    fn oversized(&mut self, error: &DecodeError, position: Position) -> Step {
+        match self.guard.admit_oversized(position) {
+            Err(diverged) => self.diverged(diverged),
+            Ok(Admission::Replayed) => Step::Replayed,
+            Ok(Admission::New) => {
+                let index = self.validator.skip_event();
+                match Finding::from_decode_error(error, Some(index)) {
+                    Some(finding) => Step::Oversized(finding),
+                    None => Step::Replayed,
+                }
+            }
+        }
+    }
+
+    fn diverged(&mut self, diverged: ReplayDiverged) -> Step {
+        self.connection_over = true;
+        Step::Diverged(diverged)
+    }
+
+    /// A new connection starts (the replay endpoint's stream, which replays
+    /// everything so far): a fresh decoder with the same limits, and the
+    /// replay guard set to skip what was already taken.
+    pub fn reconnect(&mut self) {
+        self.decoder = ChunkDecoder::with_limits(self.decoder.limits());
+        self.guard.reconnect();
+        self.input_done = false;
+        self.connection_over = false;
+    }
+
+    /// The end-of-stream finding for a stream that ended for good at `end`
+    /// without a terminal event (`missing-terminal`), for events pushed with
+    /// [`push_event`](Self::push_event).
+    pub fn finish_at(&mut self, end: Position) -> Vec<Finding> {
+        self.validator.finish(end)
+    }
+
+    /// Whether the terminal event was taken: the turn is over.
+    pub fn is_terminated(&self) -> bool {
+        self.validator.is_terminated()
+    }
+
+    /// How many events of the turn were taken, an oversized one included.
+    pub fn events(&self) -> usize {
+        self.validator.events_seen()
+    }
+
+    /// The turn folded so far.
+    pub fn turn(&self) -> &Turn {
+        self.builder.turn()
+    }
+
+    /// The folded turn.
+    pub fn into_turn(self) -> Turn {
+        self.builder.finish()
+    }
+
+    /// The validator, for its state (open tool calls, …).
+    pub fn validator(&self) -> &Validator {
+        &self.validator
+    }
+
+    /// The current connection's decoder (last event id, `retry`, limits).
+    pub fn decoder(&self) -> &ChunkDecoder {
+        &self.decoder
+    }
+}
+
+/// The pipeline's front for events decoded elsewhere: one
+/// [`push`](Self::push) per SSE event, across reconnects.
+///
+/// ```
+/// use agent37_stream::protocol::pipeline::{Step, TurnTracker};
+/// use agent37_stream::sse::{Event, Position};
+///
+/// let created = Event::new("response.created", r#"{"id":"c91d2a7e84f04b6f9a3d5e1c0b87f4a2","instance_id":"i","session_id":"s"}"#);
+/// let mut tracker = TurnTracker::default();
+/// assert!(matches!(tracker.push(&created), Step::New { .. }));
+/// tracker.reconnect();
+/// assert!(matches!(tracker.push(&created), Step::Replayed));
+/// let end = tracker.finish(Position::START);
+/// assert_eq!(end[0].rule.as_str(), "missing-terminal");
+/// ```
+#[derive(Debug, Default)]
+pub struct TurnTracker {
+    pipeline: Pipeline,
+}
+
+impl TurnTracker {
+    /// A tracker with a seed for the response fields the stream does not
+    /// carry, and validator options.
+    pub fn new(seed: Seed, options: ValidatorOptions) -> Self {
+        TurnTracker {
+            pipeline: Pipeline::new(
+                PipelineOptions::default()
+                    .with_seed(seed)
+                    .with_validator(options),
+            ),
+        }
+    }
+
+    /// Processes one event of the current connection.
+    pub fn push(&mut self, event: &sse::Event) -> Step {
+        self.pipeline.push_event(event)
+    }
+
+    /// A new connection starts (it replays everything so far).
+    pub fn reconnect(&mut self) {
+        self.pipeline.reconnect();
+    }
+
+    /// Whether the terminal event was processed: the turn is over.
+    pub fn is_terminated(&self) -> bool {
+        self.pipeline.is_terminated()
+    }
+
+    /// How many distinct events were processed.
+    pub fn events(&self) -> usize {
+        self.pipeline.events()
+    }
+
+    /// The turn so far.
+    pub fn turn(&self) -> &Turn {
+        self.pipeline.turn()
+    }
+
+    /// The validator, for its state.
+    pub fn validator(&self) -> &Validator {
+        self.pipeline.validator()
+    }
+
+    /// The stream ended for good at `end`: `missing-terminal` when no
+    /// terminal event came.
+    pub fn finish(&mut self, end: Position) -> Vec<Finding> {
+        self.pipeline.finish_at(end)
+    }
+
+    /// The folded turn.
+    pub fn into_turn(self) -> Turn {
+        self.pipeline.into_turn()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::rules::Rule;
+
+    #[test]
+    fn tracker_reports_divergence_as_a_step() {
+        let created = sse::Event::new(
+            "response.created",
+            r#"{"id":"c91d2a7e84f04b6f9a3d5e1c0b87f4a2","instance_id":"inst","session_id":"sess"}"#,
+        );
+        let a = sse::Event::new("response.output_text.delta", r#"{"text":"a"}"#);
+        let b = sse::Event::new("response.output_text.delta", r#"{"text":"b"}"#);
+        let mut tracker = TurnTracker::default();
+        assert!(matches!(tracker.push(&created), Step::New { .. }));
+        assert!(matches!(tracker.push(&a), Step::New { .. }));
+        tracker.reconnect();
+        assert!(matches!(tracker.push(&created), Step::Replayed));
+        let Step::Diverged(diverged) = tracker.push(&b) else {
+            panic!("not diverged");
+        };
+        assert_eq!(diverged.index, 1);
+        assert_eq!(tracker.turn().response.output_text, "a");
+        assert_eq!(tracker.events(), 2);
+    }
+
+    #[test]
+    fn oversized_events_keep_their_index_across_reconnects() {
+        let big = format!(
+            "event: response.reasoning.delta\ndata: {{\"text\":\"{}\"}}\n\n",
+            "x".repeat(300)
+        );
+        let created = "event: response.created\ndata: {\"id\":\"c91d2a7e84f04b6f9a3d5e1c0b87f4a2\",\"instance_id\":\"i\",\"session_id\":\"s\"}\n\n";
+        let delta = "event: response.output_text.delta\ndata: {\"text\":\"a\"}\n\n";
+        let first = format!("{created}{big}");
+        let replay = format!("{created}{big}{delta}");
+        let options =
+            PipelineOptions::default().with_limits(Limits::default().max_event_bytes(200));
+        let mut pipeline = Pipeline::new(options);
+        let mut steps = Vec::new();
+        pipeline.push(Bytes::from(first));
+        pipeline.end_input();
+        while let Some(step) = pipeline.next_step() {
+            steps.push(step);
+        }
+        assert!(
+            matches!(&steps[1], Step::Oversized(f) if f.rule == Rule::EventTooLarge && f.event_index == Some(1))
+        );
+        assert!(matches!(&steps[2], Step::Ended(f) if f[0].rule == Rule::MissingTerminal));
+        pipeline.reconnect();
+        pipeline.push(Bytes::from(replay));
+        let mut again = Vec::new();
+        while let Some(step) = pipeline.next_step() {
+            again.push(step);
+        }
+        assert_eq!(&again[..2], [Step::Replayed, Step::Replayed]);
+        let Step::New { index, .. } = &again[2] else {
+            panic!("{again:?}");
+        };
+        assert_eq!(*index, 2);
+        assert_eq!(pipeline.events(), 3);
+        assert_eq!(pipeline.turn().response.output_text, "a");
+    }
+}
