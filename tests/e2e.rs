@@ -22,7 +22,7 @@ use agent37_stream::protocol::request::{CreateResponse, MAX_BODY_BYTES, Mode};
 use agent37_stream::protocol::response::{Response, Status};
 use agent37_stream::protocol::stream::ResponseStream;
 use agent37_stream::serve::{
-    FailStatus, Faults, Gateway, GatewayConfig, GatewayHandle, Recordings,
+    ConnectionLimits, FailStatus, Faults, Gateway, GatewayConfig, GatewayHandle, Recordings,
 };
 use bytes::Bytes;
 use client::{Client, ClientError, Notice, Outcome};
@@ -722,7 +722,15 @@ async fn replay_attaches_live_and_heartbeats_keep_idle_streams_alive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_open_streams() {
-    let server = Server::start(config().event_interval(Duration::from_secs(5))).await;
+    // Streams in flight get the grace period to finish, then are cut.
+    let mut limits = ConnectionLimits::default();
+    limits.shutdown_grace = Duration::from_millis(200);
+    let server = Server::start(
+        config()
+            .event_interval(Duration::from_secs(5))
+            .connection_limits(limits),
+    )
+    .await;
     let response = http()
         .post(format!("{}/v1/responses", server.url))
         .bearer_auth(KEY)

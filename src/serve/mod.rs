@@ -29,10 +29,13 @@
 //! [`faults`](Faults).
 
 mod body;
+mod conn;
 mod faults;
+mod limits;
 mod recordings;
 mod routes;
 mod state;
+mod wire;
 
 use std::io;
 use std::net::SocketAddr;
@@ -44,7 +47,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use faults::{FailStatus, Faults, ParseFailStatusError};
+pub use limits::{ConnectionLimits, StoreLimits};
 pub use recordings::{LoadError, Recording, RecordingError, Recordings};
+pub use state::StoreStats;
 
 /// What a [`Gateway`] plays and how it behaves.
 #[derive(Debug, Clone)]
@@ -53,17 +58,27 @@ pub struct GatewayConfig {
     api_key: Option<String>,
     event_interval: Duration,
     faults: Faults,
+    normalize: bool,
+    store: StoreLimits,
+    connections: ConnectionLimits,
+    access_log: bool,
 }
 
 impl GatewayConfig {
-    /// Plays `recordings`, accepts any bearer token, publishes a turn's events
-    /// as fast as it can, and misbehaves in no way.
+    /// Plays `recordings` byte for byte, accepts any bearer token, publishes
+    /// a turn's events as fast as it can, misbehaves in no way, and keeps the
+    /// [default](StoreLimits::default) store and
+    /// [connection](ConnectionLimits::default) limits.
     pub fn new(recordings: Recordings) -> GatewayConfig {
         GatewayConfig {
             recordings,
             api_key: None,
             event_interval: Duration::ZERO,
             faults: Faults::default(),
+            normalize: false,
+            store: StoreLimits::default(),
+            connections: ConnectionLimits::default(),
+            access_log: false,
         }
     }
 
@@ -88,6 +103,37 @@ impl GatewayConfig {
     #[must_use]
     pub fn faults(mut self, faults: Faults) -> GatewayConfig {
         self.faults = faults;
+        self
+    }
+
+    /// Writes every event anew with [`Encoder`](crate::sse::Encoder) (LF line
+    /// ends, no comments, BOM or `retry`) instead of the recording's own
+    /// bytes.
+    #[must_use]
+    pub fn normalize(mut self, normalize: bool) -> GatewayConfig {
+        self.normalize = normalize;
+        self
+    }
+
+    /// How many finished turns, and how many of their bytes, are kept.
+    #[must_use]
+    pub fn store_limits(mut self, limits: StoreLimits) -> GatewayConfig {
+        self.store = limits;
+        self
+    }
+
+    /// The timeouts and limits of connections.
+    #[must_use]
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> GatewayConfig {
+        self.connections = limits;
+        self
+    }
+
+    /// Logs one line per request (method, path, status, time taken, peer)
+    /// as a `tracing` event of target `agent37_stream::serve::access`.
+    #[must_use]
+    pub fn access_log(mut self, on: bool) -> GatewayConfig {
+        self.access_log = on;
         self
     }
 
@@ -123,34 +169,42 @@ impl Gateway {
         }
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let (stop, shutdown) = watch::channel(false);
-        let state = Arc::new(state::State::new(self.config, shutdown.clone()));
-        let app = routes::router(state);
-        let task = tokio::spawn(async move {
-            let mut shutdown = shutdown;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    // A dropped handle (Err) stops the gateway as well.
-                    let _ = shutdown.wait_for(|down| *down).await;
-                })
-                .await
-        });
-        Ok((local_addr, GatewayHandle { stop, task }))
+        let (stop, stopped) = watch::channel(false);
+        let (hard_stop, shutdown) = watch::channel(false);
+        let limits = self.config.connections.clone();
+        let state = Arc::new(state::State::new(self.config, shutdown));
+        let app = routes::router(Arc::clone(&state));
+        let task = tokio::spawn(conn::serve(listener, app, limits, stopped, hard_stop));
+        Ok((local_addr, GatewayHandle { stop, task, state }))
     }
 }
 
 /// Stops a running [`Gateway`].
-#[derive(Debug)]
 pub struct GatewayHandle {
     stop: watch::Sender<bool>,
-    task: JoinHandle<io::Result<()>>,
+    task: JoinHandle<()>,
+    state: Arc<state::State>,
+}
+
+impl std::fmt::Debug for GatewayHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayHandle")
+            .field("stored", &self.stored())
+            .finish_non_exhaustive()
+    }
 }
 
 impl GatewayHandle {
-    /// Stops accepting connections, ends open streams and running turns, and
-    /// waits for the connections to close.
+    /// Stops accepting connections, closes idle ones, and gives the requests
+    /// and streams in flight [`ConnectionLimits::shutdown_grace`] to finish;
+    /// then ends open streams and running turns and drops every connection.
     pub async fn shutdown(self) -> io::Result<()> {
         self.stop.send_replace(true);
-        self.task.await.map_err(io::Error::other)?
+        self.task.await.map_err(io::Error::other)
+    }
+
+    /// How much the store of turns holds now.
+    pub fn stored(&self) -> StoreStats {
+        self.state.stats()
     }
 }
