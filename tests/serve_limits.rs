@@ -131,7 +131,10 @@ async fn slow_stalled_and_idle_clients_are_closed_while_others_are_served() {
     // A head sent a byte at a time, never finished in time.
     let mut dripping = TcpStream::connect(addr).await.expect("connect");
     let drip = tokio::spawn(async move {
-        for byte in b"GET /v1/responses/x HTTP/1.1\r\nHost: gateway\r\nX-Slow: ".iter().cycle() {
+        for byte in b"GET /v1/responses/x HTTP/1.1\r\nHost: gateway\r\nX-Slow: "
+            .iter()
+            .cycle()
+        {
             if dripping.write_all(&[*byte]).await.is_err() {
                 return Instant::now();
             }
@@ -165,13 +168,21 @@ async fn slow_stalled_and_idle_clients_are_closed_while_others_are_served() {
     let bound = timeout * 3;
     let (bytes, closed) = read_to_close(&mut stalled_head).await;
     assert!(bytes.is_empty(), "{:?}", String::from_utf8_lossy(&bytes));
-    assert!(closed - opened < bound, "stalled head open {:?}", closed - opened);
+    assert!(
+        closed - opened < bound,
+        "stalled head open {:?}",
+        closed - opened
+    );
 
     let (bytes, closed) = read_to_close(&mut stalled_body).await;
     let (status, json) = parse_answer(&bytes);
     assert_eq!(status, 408);
     assert_envelope(&json, "request_timeout");
-    assert!(closed - opened < bound, "stalled body open {:?}", closed - opened);
+    assert!(
+        closed - opened < bound,
+        "stalled body open {:?}",
+        closed - opened
+    );
 
     let (bytes, closed) = read_to_close(&mut idle).await;
     assert!(String::from_utf8_lossy(&bytes).starts_with("HTTP/1.1 404"));
@@ -184,7 +195,11 @@ async fn slow_stalled_and_idle_clients_are_closed_while_others_are_served() {
         .await
         .expect("the dripping client is cut")
         .expect("ran");
-    assert!(closed - opened < bound + timeout, "dripping open {:?}", closed - opened);
+    assert!(
+        closed - opened < bound + timeout,
+        "dripping open {:?}",
+        closed - opened
+    );
 
     handle.shutdown().await.expect("clean shutdown");
 }
@@ -259,16 +274,32 @@ async fn every_error_answer_is_a_json_envelope_and_auth_comes_first() {
     let cases = [
         (head("GET", "/nowhere", ""), 404, "not_found"),
         (head("GET", "/v1/responses", ""), 405, "method_not_allowed"),
-        (head("DELETE", "/v1/responses/abc", ""), 405, "method_not_allowed"),
+        (
+            head("DELETE", "/v1/responses/abc", ""),
+            405,
+            "method_not_allowed",
+        ),
         (
             head("POST", "/v1/responses", "Content-Length: 3000000\r\n"),
             413,
             "payload_too_large",
         ),
         (head("GET", &long, ""), 414, "uri_too_long"),
-        (head("GET", "/v1/responses/abc", &many), 431, "headers_too_large"),
-        (head("GET", "/v1/responses/abc", &big), 431, "headers_too_large"),
-        (head("GET", "/v1/responses/%FF%FE/stream", ""), 400, "invalid_request"),
+        (
+            head("GET", "/v1/responses/abc", &many),
+            431,
+            "headers_too_large",
+        ),
+        (
+            head("GET", "/v1/responses/abc", &big),
+            431,
+            "headers_too_large",
+        ),
+        (
+            head("GET", "/v1/responses/%FF%FE/stream", ""),
+            400,
+            "invalid_request",
+        ),
         (
             head("GET", "/v1/responses/0123", ""),
             404,

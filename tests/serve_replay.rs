@@ -150,7 +150,10 @@ async fn small_writes_and_broken_connections_cut_the_raw_bytes() {
     for name in ["framing-edges", "crlf", "lone-cr", "retry-and-ids"] {
         let file = std::fs::read(dir().join(format!("{name}.sse"))).expect("readable");
         let streamed = server.stream(name).await;
-        assert!(streamed == expected(&file, &created_ids(&streamed)), "{name}");
+        assert!(
+            streamed == expected(&file, &created_ids(&streamed)),
+            "{name}"
+        );
     }
     server.handle.shutdown().await.expect("clean shutdown");
 

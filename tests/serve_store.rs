@@ -96,7 +96,10 @@ async fn many_large_turns_stay_within_a_small_byte_budget() {
     let stored = server.handle.stored();
     // Each large turn is charged well over 100 KB: 40 of them do not fit.
     assert!(stored.evicted > 0, "{stored:?}");
-    assert!(stored.finished_turns < 40 && stored.finished_turns > 0, "{stored:?}");
+    assert!(
+        stored.finished_turns < 40 && stored.finished_turns > 0,
+        "{stored:?}"
+    );
     assert_eq!(stored.turns, stored.finished_turns, "nothing is running");
 
     let (status, json) = server.fetch(&ids[0]).await;
@@ -106,16 +109,19 @@ async fn many_large_turns_stay_within_a_small_byte_budget() {
     // An id the gateway never minted is merely unknown.
     let (status, json) = server.fetch("fedcba9876543210fedcba9876543210").await;
     assert_eq!(status, 404);
-    assert!(!json["error"]["message"].as_str().expect("message").contains("expired"));
+    assert!(
+        !json["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("expired")
+    );
     server.handle.shutdown().await.expect("clean shutdown");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_least_recently_used_turn_goes_first_and_running_ones_stay() {
-    let server = Server::start(
-        config(2, usize::MAX).event_interval(Duration::from_millis(300)),
-    )
-    .await;
+    let server =
+        Server::start(config(2, usize::MAX).event_interval(Duration::from_millis(300))).await;
     // A streamed turn that runs for seconds: never evicted while it runs.
     let running = server
         .http
@@ -159,6 +165,11 @@ async fn a_session_whose_turns_all_expired_says_so() {
     assert_eq!(response.status(), 404);
     let json: serde_json::Value = body_json(response).await;
     assert_eq!(json["error"]["code"], "session_not_found");
-    assert!(json["error"]["message"].as_str().expect("message").contains("expired"));
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("expired")
+    );
     server.handle.shutdown().await.expect("clean shutdown");
 }

@@ -32,7 +32,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8037")]
     pub addr: SocketAddr,
     /// Require `Authorization: Bearer KEY`; without it any bearer token passes.
-    #[arg(long, value_name = "KEY", env = "AGENT37_API_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "AGENT37_API_KEY",
+        hide_env_values = true
+    )]
     pub api_key: Option<String>,
     /// Write events anew (LF line ends, no comments, BOM or `retry`) instead
     /// of the recordings' own bytes.
@@ -231,6 +236,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
     })
 }
 
+fn fail(err: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("agent37-stream serve: {err}");
+    ExitCode::from(2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,9 +258,4 @@ mod tests {
         assert_eq!(parse_size("1000"), Ok(1000));
         assert!(parse_size("1TiB").is_err());
     }
-}
-
-fn fail(err: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("agent37-stream serve: {err}");
-    ExitCode::from(2)
 }

@@ -63,9 +63,7 @@ pub(crate) async fn serve(
     }
     drop(listener);
     drain.send_replace(true);
-    let drained = async {
-        while connections.join_next().await.is_some() {}
-    };
+    let drained = async { while connections.join_next().await.is_some() {} };
     let _ = tokio::time::timeout(limits.shutdown_grace, drained).await;
     hard_stop.send_replace(true);
     connections.shutdown().await;
@@ -110,7 +108,9 @@ async fn serve_connection(
         let mut app = app.clone();
         async move {
             let response = tower_service::Service::call(&mut app, request.map(Body::new)).await?;
-            Ok::<_, std::convert::Infallible>(response.map(|body| Body::new(Guarded { body, guard })))
+            Ok::<_, std::convert::Infallible>(
+                response.map(|body| Body::new(Guarded { body, guard })),
+            )
         }
     });
     let mut builder = http1::Builder::new();

@@ -11,22 +11,66 @@
 //! purpose: small and slow writes, dropped connections, heartbeats, refused
 //! first requests.
 //!
+//! # What a client gets
+//!
+//! - **The recording's bytes.** A stream is the file as it is on disk (line
+//!   ends, comments, a BOM, `retry` and `id` fields), up to its first
+//!   terminal event's block and what follows it, with only the `id` and
+//!   `session_id` strings of `response.created`'s data replaced by the minted
+//!   ids. [`GatewayConfig::normalize`] (`--normalize`) writes the events anew
+//!   instead. Small writes and broken connections ([`Faults`]) cut these
+//!   bytes: a stream dropped after N events holds the bytes of the first N
+//!   events' blocks and half of the next block.
+//! - **Every error in the JSON envelope** `{"error": {"code", "message", …}}`:
+//!   injected failures (429/503) first, then the API key (401, compared in
+//!   constant time), then the request head (414 `uri_too_long` past 8 KiB of
+//!   target, 431 `headers_too_large` past 100 headers or 16 KiB), then the
+//!   route (404 `not_found`, 405 `method_not_allowed`, 400 `invalid_request`
+//!   for a bad URL), then the body (413 `payload_too_large` as soon as it
+//!   crosses 2 MiB, 408 `request_timeout`). Heads over 128 KiB are refused by
+//!   the HTTP parser itself, with a bare 431.
+//!
+//! # Bounds, with their defaults and `serve` flags
+//!
+//! | bound | default | flag |
+//! |---|---|---|
+//! | finished turns kept ([`StoreLimits::max_turns`]) | 10,000 | `--max-stored-turns` |
+//! | bytes of finished turns kept ([`StoreLimits::max_bytes`]) | 256 MiB | `--store-budget` |
+//! | time to send a request head ([`ConnectionLimits::header_timeout`]) | 30 s | `--header-timeout` |
+//! | time to send a request body ([`ConnectionLimits::body_timeout`]) | 30 s | `--body-timeout` |
+//! | idle time between requests ([`ConnectionLimits::idle_timeout`]) | 10 s | `--idle-timeout` |
+//! | connections at once ([`ConnectionLimits::max_connections`]) | 1,024 | `--max-connections` |
+//! | shutdown grace for requests in flight ([`ConnectionLimits::shutdown_grace`]) | 5 s | `--shutdown-grace` |
+//!
+//! Past the store's limits the least recently used finished turn is evicted;
+//! its id then answers 404 `response_not_found`, saying it expired (and a
+//! session whose turns are all evicted answers `session_not_found`, saying
+//! so too). Running turns are never evicted, so memory stays bounded by the
+//! budget plus the turns in flight. The API key may also come from the
+//! `AGENT37_API_KEY` environment variable; `--access-log` logs one line per
+//! request to stderr (see [`GatewayConfig::access_log`]).
+//!
 //! ```no_run
-//! use agent37_stream::serve::{Gateway, GatewayConfig, Recordings};
+//! use agent37_stream::serve::{Gateway, GatewayConfig, Recordings, StoreLimits};
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let recordings = Recordings::load_dir("testdata/recordings/valid")?;
-//! let config = GatewayConfig::new(recordings).api_key("sk_test");
+//! let mut store = StoreLimits::default();
+//! store.max_bytes = 64 << 20;
+//! let config = GatewayConfig::new(recordings).api_key("sk_test").store_limits(store);
 //! let (addr, handle) = Gateway::new(config).bind(([127, 0, 0, 1], 0).into()).await?;
 //! println!("POST http://{addr}/v1/responses");
 //! // … run a client against it …
+//! println!("{} finished turns kept", handle.stored().finished_turns);
 //! handle.shutdown().await?;
 //! # Ok(()) }
 //! ```
 //!
-//! Modules: [`recordings`](Recordings) (what is played), `state` (sessions,
-//! turns, ids), `routes` (the endpoints), `body` (the SSE writer) and
-//! [`faults`](Faults).
+//! Modules: [`recordings`](Recordings) (what is played), `wire` (a
+//! recording's bytes cut per event), `state` (sessions, the store of turns,
+//! ids), `routes` (the endpoints and the checks before them), `conn` (the
+//! connection loop, its timeouts and shutdown), `body` (the SSE writer),
+//! [`limits`](StoreLimits) and [`faults`](Faults).
 
 mod body;
 mod conn;

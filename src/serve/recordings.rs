@@ -69,7 +69,10 @@ impl Recording {
         let mut events = Vec::new();
         let mut end = None;
         while let Some(event) = decoder.next_event().map_err(RecordingError::Decode)? {
-            if events.last().is_some_and(|e: &Event| is_terminal(e.event_type())) {
+            if events
+                .last()
+                .is_some_and(|e: &Event| is_terminal(e.event_type()))
+            {
                 // An event after the turn's end: the played bytes stop here.
                 end = Some(event.position().offset);
                 break;
@@ -167,7 +170,13 @@ impl Recording {
             .collect()
     }
 
-    fn created_wire(&self, event: &Event, piece: &Piece, response_id: &str, session_id: &str) -> Wire {
+    fn created_wire(
+        &self,
+        event: &Event,
+        piece: &Piece,
+        response_id: &str,
+        session_id: &str,
+    ) -> Wire {
         if let Some(parts) = &self.created_parts {
             let bytes = wire::fill(parts, &self.file, response_id, session_id);
             // The ids follow the block's start, which keeps its place.

@@ -72,7 +72,10 @@ async fn gate(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -
 /// 414 for a request target over [`MAX_URI_BYTES`], 431 for headers over
 /// [`MAX_HEADER_BYTES`] or [`MAX_HEADERS`].
 fn check_head(request: &Request) -> Result<(), ApiError> {
-    let target = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
     if target > MAX_URI_BYTES {
         return Err(ApiError::gateway(
             ErrorCode::from("uri_too_long"),
@@ -203,16 +206,18 @@ async fn read_body(
     if timeout.is_zero() {
         return read.await;
     }
-    tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
-        Err(ApiError::gateway(
-            ErrorCode::from("request_timeout"),
-            format!(
-                "The request body did not arrive within {} s.",
-                timeout.as_secs_f64()
-            ),
-        )
-        .with_status(408))
-    })
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::gateway(
+                ErrorCode::from("request_timeout"),
+                format!(
+                    "The request body did not arrive within {} s.",
+                    timeout.as_secs_f64()
+                ),
+            )
+            .with_status(408))
+        })
 }
 
 /// Closes the connection after this answer.

@@ -360,8 +360,7 @@ impl State {
 
     fn finished(&self, turn: &Turn, size: usize) {
         let limits = &self.config.store;
-        let evicted =
-            lock(&self.store).finish(&turn.id, size, limits.max_turns, limits.max_bytes);
+        let evicted = lock(&self.store).finish(&turn.id, size, limits.max_turns, limits.max_bytes);
         if evicted.is_empty() {
             return;
         }

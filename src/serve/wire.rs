@@ -136,7 +136,8 @@ pub(crate) fn created_parts(
     let mut joined = 0;
     let mut line = start;
     while line < block_end {
-        let end = memchr::memchr2(b'\r', b'\n', &file[line..block_end]).map_or(block_end, |e| e + line);
+        let end =
+            memchr::memchr2(b'\r', b'\n', &file[line..block_end]).map_or(block_end, |e| e + line);
         let text = &file[line..end];
         let (name, value) = match memchr::memchr(b':', text) {
             Some(colon) => {
