@@ -160,12 +160,14 @@ async fn slow_stalled_and_idle_clients_are_closed_while_others_are_served() {
     // A connection that never sends a byte.
     let mut silent = TcpStream::connect(addr).await.expect("connect");
 
-    // Meanwhile, others are served, and quickly.
+    // Closed within the timeout, give or take the scheduling of a busy
+    // machine; far sooner than the 30 s default or never.
+    let bound = timeout * 4;
+    // Meanwhile, others are served, before the stalled ones are closed.
     for _ in 0..5 {
         assert!(served(addr).await < timeout);
     }
 
-    let bound = timeout * 3;
     let (bytes, closed) = read_to_close(&mut stalled_head).await;
     assert!(bytes.is_empty(), "{:?}", String::from_utf8_lossy(&bytes));
     assert!(
