@@ -22,7 +22,7 @@ use agent37_stream::protocol::request::{CreateResponse, MAX_BODY_BYTES, Mode};
 use agent37_stream::protocol::response::{Response, Status};
 use agent37_stream::protocol::stream::ResponseStream;
 use agent37_stream::serve::{
-    FailStatus, Faults, Gateway, GatewayConfig, GatewayHandle, Recordings,
+    ConnectionLimits, FailStatus, Faults, Gateway, GatewayConfig, GatewayHandle, Recordings,
 };
 use bytes::Bytes;
 use client::{Client, ClientError, Notice, Outcome};
@@ -722,7 +722,15 @@ async fn replay_attaches_live_and_heartbeats_keep_idle_streams_alive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_open_streams() {
-    let server = Server::start(config().event_interval(Duration::from_secs(5))).await;
+    // Streams in flight get the grace period to finish, then are cut.
+    let mut limits = ConnectionLimits::default();
+    limits.shutdown_grace = Duration::from_millis(200);
+    let server = Server::start(
+        config()
+            .event_interval(Duration::from_secs(5))
+            .connection_limits(limits),
+    )
+    .await;
     let response = http()
         .post(format!("{}/v1/responses", server.url))
         .bearer_auth(KEY)
@@ -743,6 +751,40 @@ async fn shutdown_ends_open_streams() {
     let rest: Vec<_> = bounded("end", events.collect::<Vec<_>>()).await;
     assert!(rest.iter().any(|item| item.is_err()), "{rest:?}");
     assert!(http().get(&url).send().await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_streams_in_flight_finish_within_the_grace_period() {
+    let mut limits = ConnectionLimits::default();
+    limits.shutdown_grace = Duration::from_secs(20);
+    let server = Server::start(
+        config()
+            .event_interval(Duration::from_millis(40))
+            .connection_limits(limits),
+    )
+    .await;
+    let response = http()
+        .post(format!("{}/v1/responses", server.url))
+        .bearer_auth(KEY)
+        .body(r#"{"input":"simple-answer","stream":true}"#)
+        .send()
+        .await
+        .expect("sent");
+    let mut events = ResponseStream::new(Box::pin(response.bytes_stream()));
+    bounded("created", events.next())
+        .await
+        .expect("event")
+        .expect("valid");
+    let started = Instant::now();
+    let stopping = tokio::spawn(server.stop());
+    // The turn plays to its end on the open stream, and the gateway stops
+    // once it has, well before the deadline.
+    let rest: Vec<_> = bounded("end", events.collect::<Vec<_>>()).await;
+    assert!(rest.iter().all(Result::is_ok), "{rest:?}");
+    let last = rest.last().expect("events").as_ref().expect("valid");
+    assert!(last.event.is_terminal(), "{last:?}");
+    bounded("stop", stopping).await.expect("stopped");
+    assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

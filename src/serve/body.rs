@@ -61,26 +61,20 @@ impl Writer {
 
     async fn try_write_turn(&mut self, turn: &Turn, breakable: bool) -> Result<(), Stop> {
         let mut published = turn.subscribe();
-        let mut encoder = Encoder::new();
         let mut next = 0;
         loop {
-            let (events, ended) = turn.events_from(next);
-            if events.is_empty() {
+            let (wires, ended) = turn.wires_from(next);
+            if wires.is_empty() {
                 if ended {
                     return Ok(());
                 }
                 self.idle(&mut published).await?;
                 continue;
             }
-            for event in events {
-                let start = self.pending.len();
-                if let Err(err) = encoder.encode(&event, &mut self.pending) {
-                    return self.break_off(io::Error::other(err)).await;
-                }
+            for wire in wires {
                 if breakable && self.faults.drop_after_events == Some(next) {
                     // Half an event, then nothing: the client must discard it.
-                    let half = start + (self.pending.len() - start) / 2;
-                    self.pending.truncate(half);
+                    self.pending.extend_from_slice(&wire.bytes[..wire.cut]);
                     self.flush().await?;
                     self.settle().await?;
                     let dropped = io::Error::new(
@@ -89,6 +83,7 @@ impl Writer {
                     );
                     return self.break_off(dropped).await;
                 }
+                self.pending.extend_from_slice(&wire.bytes);
                 next += 1;
             }
             self.flush().await?;

@@ -11,28 +11,75 @@
 //! purpose: small and slow writes, dropped connections, heartbeats, refused
 //! first requests.
 //!
+//! # What a client gets
+//!
+//! - **The recording's bytes.** A stream is the file as it is on disk (line
+//!   ends, comments, a BOM, `retry` and `id` fields), up to its first
+//!   terminal event's block and what follows it, with only the `id` and
+//!   `session_id` strings of `response.created`'s data replaced by the minted
+//!   ids. [`GatewayConfig::normalize`] (`--normalize`) writes the events anew
+//!   instead. Small writes and broken connections ([`Faults`]) cut these
+//!   bytes: a stream dropped after N events holds the bytes of the first N
+//!   events' blocks and half of the next block.
+//! - **Every error in the JSON envelope** `{"error": {"code", "message", …}}`:
+//!   injected failures (429/503) first, then the API key (401, compared in
+//!   constant time), then the request head (414 `uri_too_long` past 8 KiB of
+//!   target, 431 `headers_too_large` past 100 headers or 16 KiB), then the
+//!   route (404 `not_found`, 405 `method_not_allowed`, 400 `invalid_request`
+//!   for a bad URL), then the body (413 `payload_too_large` as soon as it
+//!   crosses 2 MiB, 408 `request_timeout`). Heads over 128 KiB are refused by
+//!   the HTTP parser itself, with a bare 431.
+//!
+//! # Bounds, with their defaults and `serve` flags
+//!
+//! | bound | default | flag |
+//! |---|---|---|
+//! | finished turns kept ([`StoreLimits::max_turns`]) | 10,000 | `--max-stored-turns` |
+//! | bytes of finished turns kept ([`StoreLimits::max_bytes`]) | 256 MiB | `--store-budget` |
+//! | time to send a request head ([`ConnectionLimits::header_timeout`]) | 30 s | `--header-timeout` |
+//! | time to send a request body ([`ConnectionLimits::body_timeout`]) | 30 s | `--body-timeout` |
+//! | idle time between requests ([`ConnectionLimits::idle_timeout`]) | 10 s | `--idle-timeout` |
+//! | connections at once ([`ConnectionLimits::max_connections`]) | 1,024 | `--max-connections` |
+//! | shutdown grace for requests in flight ([`ConnectionLimits::shutdown_grace`]) | 5 s | `--shutdown-grace` |
+//!
+//! Past the store's limits the least recently used finished turn is evicted;
+//! its id then answers 404 `response_not_found`, saying it expired (and a
+//! session whose turns are all evicted answers `session_not_found`, saying
+//! so too). Running turns are never evicted, so memory stays bounded by the
+//! budget plus the turns in flight. The API key may also come from the
+//! `AGENT37_API_KEY` environment variable; `--access-log` logs one line per
+//! request to stderr (see [`GatewayConfig::access_log`]).
+//!
 //! ```no_run
-//! use agent37_stream::serve::{Gateway, GatewayConfig, Recordings};
+//! use agent37_stream::serve::{Gateway, GatewayConfig, Recordings, StoreLimits};
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let recordings = Recordings::load_dir("testdata/recordings/valid")?;
-//! let config = GatewayConfig::new(recordings).api_key("sk_test");
+//! let mut store = StoreLimits::default();
+//! store.max_bytes = 64 << 20;
+//! let config = GatewayConfig::new(recordings).api_key("sk_test").store_limits(store);
 //! let (addr, handle) = Gateway::new(config).bind(([127, 0, 0, 1], 0).into()).await?;
 //! println!("POST http://{addr}/v1/responses");
 //! // … run a client against it …
+//! println!("{} finished turns kept", handle.stored().finished_turns);
 //! handle.shutdown().await?;
 //! # Ok(()) }
 //! ```
 //!
-//! Modules: [`recordings`](Recordings) (what is played), `state` (sessions,
-//! turns, ids), `routes` (the endpoints), `body` (the SSE writer) and
-//! [`faults`](Faults).
+//! Modules: [`recordings`](Recordings) (what is played), `wire` (a
+//! recording's bytes cut per event), `state` (sessions, the store of turns,
+//! ids), `routes` (the endpoints and the checks before them), `conn` (the
+//! connection loop, its timeouts and shutdown), `body` (the SSE writer),
+//! [`limits`](StoreLimits) and [`faults`](Faults).
 
 mod body;
+mod conn;
 mod faults;
+mod limits;
 mod recordings;
 mod routes;
 mod state;
+mod wire;
 
 use std::io;
 use std::net::SocketAddr;
@@ -44,7 +91,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use faults::{FailStatus, Faults, ParseFailStatusError};
+pub use limits::{ConnectionLimits, StoreLimits};
 pub use recordings::{LoadError, Recording, RecordingError, Recordings};
+pub use state::StoreStats;
 
 /// What a [`Gateway`] plays and how it behaves.
 #[derive(Debug, Clone)]
@@ -53,17 +102,27 @@ pub struct GatewayConfig {
     api_key: Option<String>,
     event_interval: Duration,
     faults: Faults,
+    normalize: bool,
+    store: StoreLimits,
+    connections: ConnectionLimits,
+    access_log: bool,
 }
 
 impl GatewayConfig {
-    /// Plays `recordings`, accepts any bearer token, publishes a turn's events
-    /// as fast as it can, and misbehaves in no way.
+    /// Plays `recordings` byte for byte, accepts any bearer token, publishes
+    /// a turn's events as fast as it can, misbehaves in no way, and keeps the
+    /// [default](StoreLimits::default) store and
+    /// [connection](ConnectionLimits::default) limits.
     pub fn new(recordings: Recordings) -> GatewayConfig {
         GatewayConfig {
             recordings,
             api_key: None,
             event_interval: Duration::ZERO,
             faults: Faults::default(),
+            normalize: false,
+            store: StoreLimits::default(),
+            connections: ConnectionLimits::default(),
+            access_log: false,
         }
     }
 
@@ -88,6 +147,37 @@ impl GatewayConfig {
     #[must_use]
     pub fn faults(mut self, faults: Faults) -> GatewayConfig {
         self.faults = faults;
+        self
+    }
+
+    /// Writes every event anew with [`Encoder`](crate::sse::Encoder) (LF line
+    /// ends, no comments, BOM or `retry`) instead of the recording's own
+    /// bytes.
+    #[must_use]
+    pub fn normalize(mut self, normalize: bool) -> GatewayConfig {
+        self.normalize = normalize;
+        self
+    }
+
+    /// How many finished turns, and how many of their bytes, are kept.
+    #[must_use]
+    pub fn store_limits(mut self, limits: StoreLimits) -> GatewayConfig {
+        self.store = limits;
+        self
+    }
+
+    /// The timeouts and limits of connections.
+    #[must_use]
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> GatewayConfig {
+        self.connections = limits;
+        self
+    }
+
+    /// Logs one line per request (method, path, status, time taken, peer)
+    /// as a `tracing` event of target `agent37_stream::serve::access`.
+    #[must_use]
+    pub fn access_log(mut self, on: bool) -> GatewayConfig {
+        self.access_log = on;
         self
     }
 
@@ -123,34 +213,42 @@ impl Gateway {
         }
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let (stop, shutdown) = watch::channel(false);
-        let state = Arc::new(state::State::new(self.config, shutdown.clone()));
-        let app = routes::router(state);
-        let task = tokio::spawn(async move {
-            let mut shutdown = shutdown;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    // A dropped handle (Err) stops the gateway as well.
-                    let _ = shutdown.wait_for(|down| *down).await;
-                })
-                .await
-        });
-        Ok((local_addr, GatewayHandle { stop, task }))
+        let (stop, stopped) = watch::channel(false);
+        let (hard_stop, shutdown) = watch::channel(false);
+        let limits = self.config.connections.clone();
+        let state = Arc::new(state::State::new(self.config, shutdown));
+        let app = routes::router(Arc::clone(&state));
+        let task = tokio::spawn(conn::serve(listener, app, limits, stopped, hard_stop));
+        Ok((local_addr, GatewayHandle { stop, task, state }))
     }
 }
 
 /// Stops a running [`Gateway`].
-#[derive(Debug)]
 pub struct GatewayHandle {
     stop: watch::Sender<bool>,
-    task: JoinHandle<io::Result<()>>,
+    task: JoinHandle<()>,
+    state: Arc<state::State>,
+}
+
+impl std::fmt::Debug for GatewayHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayHandle")
+            .field("stored", &self.stored())
+            .finish_non_exhaustive()
+    }
 }
 
 impl GatewayHandle {
-    /// Stops accepting connections, ends open streams and running turns, and
-    /// waits for the connections to close.
+    /// Stops accepting connections, closes idle ones, and gives the requests
+    /// and streams in flight [`ConnectionLimits::shutdown_grace`] to finish;
+    /// then ends open streams and running turns and drops every connection.
     pub async fn shutdown(self) -> io::Result<()> {
         self.stop.send_replace(true);
-        self.task.await.map_err(io::Error::other)?
+        self.task.await.map_err(io::Error::other)
+    }
+
+    /// How much the store of turns holds now.
+    pub fn stored(&self) -> StoreStats {
+        self.state.stats()
     }
 }

@@ -6,18 +6,22 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use super::wire::{self, Part, Piece, Wire};
 use crate::protocol::event::{EventKind, PayloadErrors, ResponseEvent};
-use crate::sse::{ChunkDecoder, DecodeError, Event};
+use crate::sse::{ChunkDecoder, DecodeError, Encoder, Event};
 
 /// The event a turn starts with; its payload gets the minted ids.
 const CREATED: &str = "response.created";
 
-/// One recorded turn, decoded: the events a gateway replays for it.
+/// One recorded turn: its bytes, and the events a gateway replays for it.
 ///
 /// Only the events up to the first terminal one (`response.completed` or
-/// `response.failed`) are kept: a real turn ends there. Comments, `retry`
-/// fields and the recording's line endings are not kept; the gateway writes
-/// the events out again with [`Encoder`](crate::sse::Encoder).
+/// `response.failed`) are played: a real turn ends there. By default a
+/// gateway writes the file's bytes as they are (line endings, comments, a
+/// BOM, `retry` and `id` fields), up to the next event after the terminal one
+/// or the end of the file, changing only the ids in `response.created`'s
+/// data; normalized, it writes the events anew with
+/// [`Encoder`](crate::sse::Encoder).
 ///
 /// ```
 /// use agent37_stream::serve::Recording;
@@ -34,6 +38,20 @@ pub struct Recording {
     name: String,
     events: Vec<Event>,
     created: Map<String, Value>,
+    /// The file, shared by every turn that plays it raw.
+    file: Bytes,
+    /// One piece of the file per event.
+    pieces: Vec<Piece>,
+    /// The `response.created` piece with its ids replaceable in place;
+    /// `None`: it is written anew (normalized) in every turn.
+    created_parts: Option<Vec<Part>>,
+}
+
+/// One event of a turn as played: what the response object folds, and the
+/// bytes a stream writes for it.
+pub(crate) struct Played {
+    pub(crate) event: Event,
+    pub(crate) wire: Wire,
 }
 
 impl Recording {
@@ -44,17 +62,26 @@ impl Recording {
     /// a JSON object, and hold a terminal event that keeps the contract.
     pub fn parse(name: impl Into<String>, bytes: &[u8]) -> Result<Recording, RecordingError> {
         let name = name.into();
+        let file = Bytes::copy_from_slice(bytes);
         let mut decoder = ChunkDecoder::new();
-        decoder.push(Bytes::copy_from_slice(bytes));
+        decoder.push(file.clone());
         decoder.finish();
         let mut events = Vec::new();
+        let mut end = None;
         while let Some(event) = decoder.next_event().map_err(RecordingError::Decode)? {
-            let terminal = is_terminal(event.event_type());
-            events.push(event);
-            if terminal {
+            if events
+                .last()
+                .is_some_and(|e: &Event| is_terminal(e.event_type()))
+            {
+                // An event after the turn's end: the played bytes stop here.
+                end = Some(event.position().offset);
                 break;
             }
+            events.push(event);
         }
+        let end = end
+            .or_else(|| decoder.end_position().map(|p| p.offset))
+            .map_or(file.len(), |end| usize::try_from(end).unwrap_or(file.len()));
         let first = events.first().ok_or(RecordingError::NoEvents)?;
         if first.event_type() != CREATED {
             return Err(RecordingError::NotCreatedFirst {
@@ -72,10 +99,19 @@ impl Recording {
         // The turn's status comes from this event: it must be readable, or
         // the turn would never end.
         ResponseEvent::from_sse(terminal).map_err(RecordingError::BadTerminal)?;
+        let starts: Vec<usize> = events
+            .iter()
+            .map(|e| usize::try_from(e.position().offset).unwrap_or(file.len()))
+            .collect();
+        let pieces = wire::pieces(&file, &starts, end.min(file.len()));
+        let created_parts = wire::created_parts(&file, &pieces[0].range, starts[0], first.data());
         Ok(Recording {
             name,
             events,
             created,
+            file,
+            pieces,
+            created_parts,
         })
     }
 
@@ -105,6 +141,63 @@ impl Recording {
             *first = rewritten;
         }
         events
+    }
+}
+
+impl Recording {
+    /// The events of one turn with the bytes to write for each: the file's
+    /// own pieces (raw), or the events encoded anew (`normalize`).
+    pub(crate) fn play(&self, response_id: &str, session_id: &str, normalize: bool) -> Vec<Played> {
+        let events = self.events_for(response_id, session_id);
+        let mut encoder = Encoder::new();
+        events
+            .into_iter()
+            .zip(&self.pieces)
+            .enumerate()
+            .map(|(index, (event, piece))| {
+                let wire = if normalize {
+                    Wire::encode(&mut encoder, &event)
+                } else if index > 0 {
+                    Wire {
+                        bytes: self.file.slice(piece.range.clone()),
+                        cut: piece.cut,
+                    }
+                } else {
+                    self.created_wire(&event, piece, response_id, session_id)
+                };
+                Played { event, wire }
+            })
+            .collect()
+    }
+
+    fn created_wire(
+        &self,
+        event: &Event,
+        piece: &Piece,
+        response_id: &str,
+        session_id: &str,
+    ) -> Wire {
+        if let Some(parts) = &self.created_parts {
+            let bytes = wire::fill(parts, &self.file, response_id, session_id);
+            // The ids follow the block's start, which keeps its place.
+            let start = usize::try_from(event.position().offset).unwrap_or(0);
+            let cut = wire::cut(&bytes, start.saturating_sub(piece.range.start));
+            return Wire { bytes, cut };
+        }
+        // The ids cannot be patched in place: whatever precedes the block as
+        // it is, the block itself written anew, and the rest as it is.
+        let start = usize::try_from(event.position().offset).unwrap_or(0);
+        let mut out = bytes::BytesMut::new();
+        out.extend_from_slice(&self.file[piece.range.start..start.min(piece.range.end)]);
+        let block = Wire::encode(&mut Encoder::new(), event);
+        let cut = out.len() + block.cut;
+        out.extend_from_slice(&block.bytes);
+        let rest = wire::block_end(&self.file, start, piece.range.end);
+        out.extend_from_slice(&self.file[rest..piece.range.end]);
+        Wire {
+            bytes: out.freeze(),
+            cut,
+        }
     }
 }
 

@@ -1,25 +1,36 @@
-//! The endpoints of spec 001, and the checks every request goes through.
+//! The endpoints of spec 001, and the checks every request goes through:
+//! injected failures, then the API key, then the size of the request's head,
+//! then the route. Every error answer is a JSON envelope.
 
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, State as Shared};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State as Shared};
+use axum::http::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{get, post};
+use bytes::{Bytes, BytesMut};
+use http_body::Body as HttpBody;
 
 use super::body::sse_body;
+use super::conn::Peer;
+use super::limits::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
 use super::state::{State, Turn, run_turn};
 use crate::protocol::error::{ApiError, ErrorCode};
 use crate::protocol::request::{CreateResponse, MAX_BODY_BYTES};
 use crate::protocol::response::Response;
 
-/// The most request body bytes read before answering 413. Reading past the
-/// 2 MB limit (rather than stopping at it) lets a client that sends a little
-/// too much finish sending and read the 413, instead of seeing a reset.
-const READ_LIMIT: usize = 4 * MAX_BODY_BYTES;
+/// Where access log lines go (a `tracing` target).
+pub(crate) const ACCESS_LOG: &str = "agent37_stream::serve::access";
 
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
@@ -27,22 +38,115 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/v1/responses/{id}", get(fetch))
         .route("/v1/responses/{id}/stream", get(replay))
         .route("/v1/responses/{id}/cancel", post(cancel))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), gate))
         .with_state(state)
+}
+
+/// Every request: admitted (injected failures, then the API key) and its
+/// head checked before it is routed; logged when asked.
+async fn gate(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> HttpResponse {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let peer = request.extensions().get::<Peer>().map(|peer| peer.0);
+    let checked = admit(&state, request.headers()).and_then(|()| check_head(&request));
+    let response = match checked {
+        Ok(()) => next.run(request).await,
+        Err(err) => error_reply(&err),
+    };
+    if state.config.access_log {
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let peer = peer.map_or_else(String::new, |peer| peer.to_string());
+        tracing::info!(
+            target: ACCESS_LOG,
+            "{peer} {method} {path} {} {}ms",
+            response.status().as_u16(),
+            started.elapsed().as_millis()
+        );
+    }
+    response
+}
+
+/// 414 for a request target over [`MAX_URI_BYTES`], 431 for headers over
+/// [`MAX_HEADER_BYTES`] or [`MAX_HEADERS`].
+fn check_head(request: &Request) -> Result<(), ApiError> {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Err(ApiError::gateway(
+            ErrorCode::from("uri_too_long"),
+            format!("The request target is over the {MAX_URI_BYTES}-byte limit."),
+        )
+        .with_status(414));
+    }
+    let headers = request.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return Err(ApiError::gateway(
+            ErrorCode::from("headers_too_large"),
+            format!(
+                "The request headers are over the limit of {MAX_HEADERS} headers and {MAX_HEADER_BYTES} bytes."
+            ),
+        )
+        .with_status(431));
+    }
+    Ok(())
+}
+
+async fn not_found(request: Request) -> HttpResponse {
+    error_reply(
+        &ApiError::gateway(
+            ErrorCode::NotFound,
+            format!("No endpoint at {}.", request.uri().path()),
+        )
+        .with_hint("The endpoints are POST /v1/responses and GET /v1/responses/{id}[/stream].")
+        .with_status(404),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> HttpResponse {
+    error_reply(
+        &ApiError::gateway(
+            ErrorCode::from("method_not_allowed"),
+            format!(
+                "{} is not allowed on {}.",
+                request.method(),
+                request.uri().path()
+            ),
+        )
+        .with_status(405),
+    )
+}
+
+/// The response id of the path, or 400 `invalid_request` for a bad one (not
+/// UTF-8 once percent-decoded).
+fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    match path {
+        Ok(Path(id)) => Ok(id),
+        Err(rejection) => Err(ApiError::gateway(
+            ErrorCode::InvalidRequest,
+            format!("The URL is not valid: {}", rejection.body_text()),
+        )
+        .with_status(400)),
+    }
 }
 
 /// `POST /v1/responses`: starts a turn; streams it or answers when it ends.
 async fn create(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Body) -> HttpResponse {
-    if let Err(err) = admit(&state, &headers) {
-        return error_reply(&err);
-    }
-    let request = match axum::body::to_bytes(body, READ_LIMIT).await {
-        Ok(bytes) => CreateResponse::from_body(&bytes),
-        Err(_) => Err(ApiError::gateway(
-            ErrorCode::PayloadTooLarge,
-            format!("the request body is over the {MAX_BODY_BYTES}-byte limit"),
-        )),
+    let body = match read_body(body, &headers, state.config.connections.body_timeout).await {
+        Ok(body) => body,
+        // The rest of the body is not read: the connection closes after the
+        // answer, so no client can make the gateway buffer more.
+        Err(err) => return closing(error_reply(&err)),
     };
-    let started = request.and_then(|request| {
+    let started = CreateResponse::from_body(&body).and_then(|request| {
         state
             .start_turn(&request)
             .map(|(turn, events)| (request.stream, turn, events))
@@ -59,13 +163,77 @@ async fn create(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Bod
     }
 }
 
+fn too_large() -> ApiError {
+    ApiError::gateway(
+        ErrorCode::PayloadTooLarge,
+        format!("the request body is over the {MAX_BODY_BYTES}-byte limit"),
+    )
+}
+
+/// The request body, refused with 413 as soon as it is over
+/// [`MAX_BODY_BYTES`] (by its `Content-Length`, or by the bytes read), and
+/// with 408 when it takes longer than `timeout` (zero: no limit).
+async fn read_body(
+    mut body: Body,
+    headers: &HeaderMap,
+    timeout: std::time::Duration,
+) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let read = async {
+        let mut buffer = BytesMut::new();
+        while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+            let frame = frame.map_err(|err| {
+                ApiError::gateway(
+                    ErrorCode::InvalidRequest,
+                    format!("the request body could not be read: {err}"),
+                )
+            })?;
+            if let Ok(data) = frame.into_data() {
+                if buffer.len() + data.len() > MAX_BODY_BYTES {
+                    return Err(too_large());
+                }
+                buffer.extend_from_slice(&data);
+            }
+        }
+        Ok(buffer.freeze())
+    };
+    if timeout.is_zero() {
+        return read.await;
+    }
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::gateway(
+                ErrorCode::from("request_timeout"),
+                format!(
+                    "The request body did not arrive within {} s.",
+                    timeout.as_secs_f64()
+                ),
+            )
+            .with_status(408))
+        })
+}
+
+/// Closes the connection after this answer.
+fn closing(mut reply: HttpResponse) -> HttpResponse {
+    reply
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    reply
+}
+
 /// `GET /v1/responses/{id}`: the response object as it stands.
 async fn fetch(
     Shared(state): Shared<Arc<State>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
 ) -> HttpResponse {
-    match admit(&state, &headers).and_then(|()| state.turn(&id)) {
+    match path_id(path).and_then(|id| state.turn(&id)) {
         Ok(turn) => json_reply(&turn.response()),
         Err(err) => error_reply(&err),
     }
@@ -74,10 +242,9 @@ async fn fetch(
 /// `GET /v1/responses/{id}/stream`: every event so far, then live.
 async fn replay(
     Shared(state): Shared<Arc<State>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
 ) -> HttpResponse {
-    match admit(&state, &headers).and_then(|()| state.turn(&id)) {
+    match path_id(path).and_then(|id| state.turn(&id)) {
         Ok(turn) => event_stream(&state, turn, false),
         Err(err) => error_reply(&err),
     }
@@ -87,10 +254,9 @@ async fn replay(
 /// returned as it is.
 async fn cancel(
     Shared(state): Shared<Arc<State>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
 ) -> HttpResponse {
-    match admit(&state, &headers).and_then(|()| state.turn(&id)) {
+    match path_id(path).and_then(|id| state.turn(&id)) {
         Ok(turn) => json_reply(&state.cancel(&turn)),
         Err(err) => error_reply(&err),
     }
@@ -124,9 +290,24 @@ fn authorize(header: Option<&HeaderValue>, api_key: Option<&str>) -> Result<(), 
         .filter(|token| !token.is_empty());
     match (token, api_key) {
         (None, _) => invalid("The Authorization header is not `Bearer <key>`."),
-        (Some(token), Some(key)) if token != key => invalid("The API key is not valid."),
+        (Some(token), Some(key)) if !constant_time_eq(token.as_bytes(), key.as_bytes()) => {
+            invalid("The API key is not valid.")
+        }
         (Some(_), _) => Ok(()),
     }
+}
+
+/// Whether `a` equals `b`, in a time that depends on their lengths only, not
+/// on where they differ: a client timing the answers learns nothing of the
+/// key's bytes.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= x ^ y;
+    }
+    std::hint::black_box(diff) == 0
 }
 
 /// The response once the turn has ended (or the gateway shuts down).
@@ -206,6 +387,18 @@ mod tests {
             assert_eq!(err.status(), 401);
         }
         assert!(authorize(None, Some("k1")).is_err());
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_slices() {
+        assert!(constant_time_eq(b"sk_test", b"sk_test"));
+        assert!(constant_time_eq(b"", b""));
+        for other in [&b"sk_tesT"[..], b"sk_tes", b"sk_test_", b"", b"xk_test"] {
+            assert!(!constant_time_eq(b"sk_test", other), "{other:?}");
+            assert!(!constant_time_eq(other, b"sk_test"), "{other:?}");
+        }
+        // A prefix padded with NULs is still a different key.
+        assert!(!constant_time_eq(b"ab\0", b"ab"));
     }
 
     #[test]

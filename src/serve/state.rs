@@ -1,11 +1,16 @@
-//! What a gateway remembers: sessions, turns and their events, and the ids it
-//! mints. Every lock here is held briefly and never across an `.await`.
+//! What a gateway remembers: sessions, turns and the bytes of their streams,
+//! and the ids it mints. Every lock here is held briefly and never across an
+//! `.await`.
 //!
-//! Lock order: a turn's lock may be held while the sessions lock is taken
-//! (a turn frees its session as it ends), never the other way round.
+//! Finished turns are kept in a store bounded by a count and a byte budget,
+//! the least recently used evicted first; running turns are never evicted. A
+//! session is forgotten with its last stored turn.
+//!
+//! Lock order: a turn's lock, then the sessions lock; the store lock is never
+//! held while another is taken.
 
-use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -14,11 +19,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
 use super::GatewayConfig;
+use super::recordings::Played;
+use super::wire::Wire;
 use crate::protocol::error::{ApiError, ErrorCode};
 use crate::protocol::fold::{Seed, TurnBuilder};
 use crate::protocol::request::CreateResponse;
 use crate::protocol::response::{Response, Status};
-use crate::sse::Event;
+use crate::sse::{Encoder, Event};
 
 /// The error code of an unknown response id. The gateway's table has none for
 /// responses; this follows its `*_not_found` naming.
@@ -28,11 +35,96 @@ pub(crate) const RESPONSE_NOT_FOUND: &str = "response_not_found";
 pub(crate) struct State {
     pub(crate) config: GatewayConfig,
     sessions: Mutex<HashMap<String, Session>>,
-    turns: Mutex<HashMap<String, Arc<Turn>>>,
+    store: Mutex<Store>,
     ids: IdMinter,
     requests_seen: AtomicU64,
-    /// Turns `true` (or closes) when the gateway shuts down.
+    /// Turns `true` (or closes) when the gateway stops: streams end and
+    /// running turns stop.
     pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+/// How much the store holds, as [`GatewayHandle::stored`](super::GatewayHandle::stored) tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct StoreStats {
+    /// Turns held, running ones included.
+    pub turns: usize,
+    /// Finished turns held (the ones that count against the limits).
+    pub finished_turns: usize,
+    /// The bytes the finished turns are charged for: their streams' bytes,
+    /// their bookkeeping and their response objects.
+    pub finished_bytes: usize,
+    /// Finished turns evicted so far.
+    pub evicted: u64,
+}
+
+/// The turns, and the least recently used order of the finished ones.
+#[derive(Default)]
+struct Store {
+    turns: HashMap<String, Stored>,
+    /// Finished turns by last use (a tick), oldest first.
+    lru: BTreeMap<u64, String>,
+    tick: u64,
+    stats: StoreStats,
+}
+
+struct Stored {
+    turn: Arc<Turn>,
+    /// Once finished: its last use and its size.
+    finished: Option<(u64, usize)>,
+}
+
+impl Store {
+    fn next_tick(&mut self) -> u64 {
+        self.tick += 1;
+        self.tick
+    }
+
+    fn get(&mut self, id: &str) -> Option<Arc<Turn>> {
+        let tick = self.next_tick();
+        let stored = self.turns.get_mut(id)?;
+        if let Some((used, _)) = &mut stored.finished {
+            self.lru.remove(used);
+            *used = tick;
+            self.lru.insert(tick, id.to_owned());
+        }
+        Some(Arc::clone(&stored.turn))
+    }
+
+    /// Marks a turn finished, charged `size` bytes, and evicts past the
+    /// limits. Returns the session ids of the evicted turns.
+    fn finish(&mut self, id: &str, size: usize, max_turns: usize, max_bytes: usize) -> Vec<String> {
+        let tick = self.next_tick();
+        if let Some(stored) = self.turns.get_mut(id) {
+            if stored.finished.is_none() {
+                stored.finished = Some((tick, size));
+                self.lru.insert(tick, id.to_owned());
+                self.stats.finished_turns += 1;
+                self.stats.finished_bytes += size;
+            }
+        }
+        let mut evicted = Vec::new();
+        while self.stats.finished_turns > max_turns || self.stats.finished_bytes > max_bytes {
+            let Some((_, oldest)) = self.lru.pop_first() else {
+                break;
+            };
+            if let Some(stored) = self.turns.remove(&oldest) {
+                let (_, size) = stored.finished.unwrap_or_default();
+                self.stats.finished_turns -= 1;
+                self.stats.finished_bytes -= size;
+                self.stats.evicted += 1;
+                evicted.push(stored.turn.session_id.clone());
+            }
+        }
+        evicted
+    }
+
+    fn stats(&self) -> StoreStats {
+        StoreStats {
+            turns: self.turns.len(),
+            ..self.stats
+        }
+    }
 }
 
 /// One conversation.
@@ -42,9 +134,11 @@ struct Session {
     provider: Option<String>,
     /// The response id of the turn running on it, if one is.
     running: Option<String>,
+    /// Its turns in the store; at zero the session is forgotten.
+    turns: usize,
 }
 
-/// One turn: the events published so far and the response object they make.
+/// One turn: the bytes of its stream so far and the response object.
 pub(crate) struct Turn {
     id: String,
     session_id: String,
@@ -54,16 +148,32 @@ pub(crate) struct Turn {
 }
 
 struct TurnInner {
-    events: Vec<Event>,
-    /// The response object, folded from the events published.
+    /// Each published event's bytes.
+    wires: Vec<Wire>,
+    /// The response object, folded from the events published; emptied once
+    /// the turn ends, when `ended` holds the result.
     fold: TurnBuilder,
+    ended: Option<Response>,
     /// Cancelled: the fold stops, and the status is `cancelled`.
     cancelled: bool,
 }
 
 impl TurnInner {
     fn has_ended(&self) -> bool {
-        self.cancelled || self.fold.is_terminated()
+        self.ended.is_some()
+    }
+
+    /// Ends the turn: keeps the response object, drops the fold, and returns
+    /// the bytes the turn is charged for.
+    fn end(&mut self, turn: &Turn) -> usize {
+        let response = turn.snapshot(self);
+        // The response object's JSON size stands in for its memory.
+        let response_bytes = serde_json::to_vec(&response).map_or(0, |json| json.len());
+        self.ended = Some(response);
+        self.fold = TurnBuilder::default();
+        self.wires.shrink_to_fit();
+        let wires: usize = self.wires.iter().map(Wire::stored_bytes).sum();
+        wires + response_bytes + std::mem::size_of::<Turn>() + turn.id.len() * 2
     }
 }
 
@@ -78,7 +188,7 @@ impl State {
         State {
             config,
             sessions: Mutex::new(HashMap::new()),
-            turns: Mutex::new(HashMap::new()),
+            store: Mutex::new(Store::default()),
             ids: IdMinter::new(),
             requests_seen: AtomicU64::new(0),
             shutdown,
@@ -91,27 +201,37 @@ impl State {
         self.config.faults.injected_failure(seen)
     }
 
+    /// How much the store holds.
+    pub(crate) fn stats(&self) -> StoreStats {
+        lock(&self.store).stats()
+    }
+
     /// Starts a turn for `request`, returning it with the events it will
     /// publish: `session_not_found` for an unknown session, `session_busy`
     /// while another turn runs on it.
     pub(crate) fn start_turn(
         &self,
         request: &CreateResponse,
-    ) -> Result<(Arc<Turn>, Vec<Event>), ApiError> {
+    ) -> Result<(Arc<Turn>, Vec<Played>), ApiError> {
         let response_id = self.mint_response_id();
         let (session_id, model, provider) = {
             let mut sessions = lock(&self.sessions);
             let session_id = match &request.session_id {
                 Some(id) => id.clone(),
-                None => self.ids.mint_unused(|id| sessions.contains_key(id)),
+                None => self
+                    .ids
+                    .mint_unused(Kind::Session, |id| sessions.contains_key(id)),
             };
             let session = match sessions.entry(session_id.clone()) {
                 Entry::Occupied(entry) => entry.into_mut(),
                 Entry::Vacant(_) if request.session_id.is_some() => {
-                    return Err(ApiError::gateway(
-                        ErrorCode::SessionNotFound,
-                        format!("No session with id {session_id}."),
-                    ));
+                    let mut message = format!("No session with id {session_id}.");
+                    if self.ids.minted(Kind::Session, &session_id) {
+                        message = format!(
+                            "Session {session_id} has expired: its turns were evicted from the gateway's store."
+                        );
+                    }
+                    return Err(ApiError::gateway(ErrorCode::SessionNotFound, message));
                 }
                 Entry::Vacant(entry) => entry.insert(Session::default()),
             };
@@ -125,6 +245,7 @@ impl State {
                 )));
             }
             session.running = Some(response_id.clone());
+            session.turns += 1;
             // Model and provider given on a turn stay with the session.
             if request.model.is_some() {
                 session.model.clone_from(&request.model);
@@ -142,40 +263,53 @@ impl State {
             created: epoch_millis(),
         };
         let recording = self.config.recordings.select(&request.input);
-        let events = recording.events_for(&response_id, &session_id);
+        let played = recording.play(&response_id, &session_id, self.config.normalize);
         let turn = Arc::new(Turn {
             id: response_id.clone(),
             session_id,
             inner: Mutex::new(TurnInner {
-                events: Vec::with_capacity(events.len()),
+                wires: Vec::with_capacity(played.len()),
                 fold: TurnBuilder::new(seed),
+                ended: None,
                 cancelled: false,
             }),
             published: watch::Sender::new(0),
         });
-        lock(&self.turns).insert(response_id, Arc::clone(&turn));
-        Ok((turn, events))
+        lock(&self.store).turns.insert(
+            response_id,
+            Stored {
+                turn: Arc::clone(&turn),
+                finished: None,
+            },
+        );
+        Ok((turn, played))
     }
 
     fn mint_response_id(&self) -> String {
-        let turns = lock(&self.turns);
-        self.ids.mint_unused(|id| turns.contains_key(id))
+        let store = lock(&self.store);
+        self.ids
+            .mint_unused(Kind::Response, |id| store.turns.contains_key(id))
     }
 
-    /// The turn with this response id: 404 `response_not_found` if none.
+    /// The turn with this response id: 404 `response_not_found` if none, with
+    /// a message that says so when it was evicted.
     pub(crate) fn turn(&self, response_id: &str) -> Result<Arc<Turn>, ApiError> {
-        lock(&self.turns).get(response_id).cloned().ok_or_else(|| {
-            ApiError::gateway(
-                ErrorCode::from(RESPONSE_NOT_FOUND),
-                format!("No response with id {response_id}."),
+        if let Some(turn) = lock(&self.store).get(response_id) {
+            return Ok(turn);
+        }
+        let message = if self.ids.minted(Kind::Response, response_id) {
+            format!(
+                "Response {response_id} has expired: it was evicted from the gateway's store of finished turns."
             )
-            .with_status(404)
-        })
+        } else {
+            format!("No response with id {response_id}.")
+        };
+        Err(ApiError::gateway(ErrorCode::from(RESPONSE_NOT_FOUND), message).with_status(404))
     }
 
     /// Publishes the turn's next event. Returns `false` when the turn has
     /// already ended (it was cancelled), so the runner stops.
-    pub(crate) fn publish(&self, turn: &Turn, event: Event) -> bool {
+    pub(crate) fn publish(&self, turn: &Turn, played: Played) -> bool {
         let mut inner = lock(&turn.inner);
         if inner.has_ended() {
             return false;
@@ -183,17 +317,22 @@ impl State {
         // The recordings were checked to end in a terminal event, not to be
         // valid throughout: an event whose payload breaks the contract is
         // still sent, and changes nothing in the response object.
-        let _ = inner.fold.push_sse(&event);
-        inner.events.push(event);
-        if inner.has_ended() {
+        let _ = inner.fold.push_sse(&played.event);
+        let terminated = inner.fold.is_terminated();
+        inner.wires.push(played.wire);
+        let size = terminated.then(|| {
             // Free the session before anyone can see the terminal event: a
             // client that sends its next turn on receiving it must not get
             // `session_busy`.
             self.release_session(turn);
-        }
-        let published = inner.events.len();
+            inner.end(turn)
+        });
+        let published = inner.wires.len();
         drop(inner);
         turn.published.send_replace(published);
+        if let Some(size) = size {
+            self.finished(turn, size);
+        }
         true
     }
 
@@ -202,14 +341,38 @@ impl State {
     /// `cancelled`. A finished turn is left as it is. Returns the response.
     pub(crate) fn cancel(&self, turn: &Turn) -> Response {
         let mut inner = lock(&turn.inner);
-        if !inner.has_ended() {
-            inner.cancelled = true;
-            inner.events.push(cancelled_event());
-            self.release_session(turn);
-            let published = inner.events.len();
-            turn.published.send_replace(published);
+        if let Some(response) = &inner.ended {
+            return response.clone();
         }
-        turn.snapshot(&inner)
+        inner.cancelled = true;
+        inner
+            .wires
+            .push(Wire::encode(&mut Encoder::new(), &cancelled_event()));
+        self.release_session(turn);
+        let size = inner.end(turn);
+        let published = inner.wires.len();
+        let response = turn.snapshot(&inner);
+        drop(inner);
+        turn.published.send_replace(published);
+        self.finished(turn, size);
+        response
+    }
+
+    fn finished(&self, turn: &Turn, size: usize) {
+        let limits = &self.config.store;
+        let evicted = lock(&self.store).finish(&turn.id, size, limits.max_turns, limits.max_bytes);
+        if evicted.is_empty() {
+            return;
+        }
+        let mut sessions = lock(&self.sessions);
+        for session_id in evicted {
+            if let Some(session) = sessions.get_mut(&session_id) {
+                session.turns = session.turns.saturating_sub(1);
+                if session.turns == 0 && session.running.is_none() {
+                    sessions.remove(&session_id);
+                }
+            }
+        }
     }
 
     fn release_session(&self, turn: &Turn) {
@@ -224,17 +387,17 @@ impl State {
 
 /// Plays a turn: publishes its events one by one, the configured interval
 /// apart, until the last one, a cancel, or the gateway's shutdown.
-pub(crate) async fn run_turn(state: Arc<State>, turn: Arc<Turn>, events: Vec<Event>) {
+pub(crate) async fn run_turn(state: Arc<State>, turn: Arc<Turn>, events: Vec<Played>) {
     let interval = state.config.event_interval;
     let mut shutdown = state.shutdown.clone();
-    for (index, event) in events.into_iter().enumerate() {
+    for (index, played) in events.into_iter().enumerate() {
         if index > 0 && !interval.is_zero() {
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}
                 _ = shutdown.wait_for(|down| *down) => return,
             }
         }
-        if !state.publish(&turn, event) {
+        if !state.publish(&turn, played) {
             return;
         }
     }
@@ -247,6 +410,9 @@ impl Turn {
     }
 
     fn snapshot(&self, inner: &TurnInner) -> Response {
+        if let Some(response) = &inner.ended {
+            return response.clone();
+        }
         let mut response = inner.fold.turn().response.clone();
         // Set before `response.created` is published, too.
         response.id.clone_from(&self.id);
@@ -257,12 +423,12 @@ impl Turn {
         response
     }
 
-    /// The events published from index `from` on, and whether the turn has
-    /// ended (so no more will come).
-    pub(crate) fn events_from(&self, from: usize) -> (Vec<Event>, bool) {
+    /// The bytes of the events published from index `from` on, and whether
+    /// the turn has ended (so no more will come).
+    pub(crate) fn wires_from(&self, from: usize) -> (Vec<Wire>, bool) {
         let inner = lock(&self.inner);
-        let events = inner.events.get(from..).unwrap_or_default().to_vec();
-        (events, inner.has_ended())
+        let wires = inner.wires.get(from..).unwrap_or_default().to_vec();
+        (wires, inner.has_ended())
     }
 
     /// A receiver that changes whenever events are published.
@@ -287,7 +453,16 @@ fn epoch_millis() -> u64 {
     u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// What an id names: the minter tells its own ids of each kind apart.
+#[derive(Clone, Copy)]
+enum Kind {
+    Response = 1,
+    Session = 2,
+}
+
 /// Mints ids: 32 lowercase hex characters, unpredictable across gateways.
+/// The second half is a keyed hash of the first and of the kind, so that the
+/// gateway knows an id it minted (and can say it expired) without keeping it.
 struct IdMinter {
     keys: RandomState,
     counter: AtomicU64,
@@ -301,17 +476,33 @@ impl IdMinter {
         }
     }
 
-    fn mint(&self) -> String {
+    fn mint(&self, kind: Kind) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let high = self.keys.hash_one((n, 0u8));
-        let low = self.keys.hash_one((n, 1u8));
+        let low = self.tag(high, kind);
         format!("{high:016x}{low:016x}")
     }
 
+    fn tag(&self, high: u64, kind: Kind) -> u64 {
+        self.keys.hash_one((high, kind as u8))
+    }
+
+    /// Whether this minter made `id` for `kind`.
+    fn minted(&self, kind: Kind, id: &str) -> bool {
+        if id.len() != 32 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return false;
+        }
+        let half = |range| u64::from_str_radix(&id[range], 16).ok();
+        match (half(0..16), half(16..32)) {
+            (Some(high), Some(low)) => self.tag(high, kind) == low,
+            _ => false,
+        }
+    }
+
     /// A new id for which `taken` is false.
-    fn mint_unused(&self, taken: impl Fn(&str) -> bool) -> String {
+    fn mint_unused(&self, kind: Kind, taken: impl Fn(&str) -> bool) -> String {
         loop {
-            let id = self.mint();
+            let id = self.mint(kind);
             if !taken(&id) {
                 return id;
             }
@@ -326,7 +517,8 @@ mod tests {
     #[test]
     fn ids_are_32_lowercase_hex_and_distinct() {
         let minter = IdMinter::new();
-        let ids: std::collections::HashSet<String> = (0..1000).map(|_| minter.mint()).collect();
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| minter.mint(Kind::Response)).collect();
         assert_eq!(ids.len(), 1000);
         for id in &ids {
             assert_eq!(id.len(), 32);
@@ -335,5 +527,52 @@ mod tests {
                 "{id}"
             );
         }
+    }
+
+    #[test]
+    fn the_minter_knows_its_own_ids_by_kind() {
+        let minter = IdMinter::new();
+        let response = minter.mint(Kind::Response);
+        assert!(minter.minted(Kind::Response, &response));
+        assert!(!minter.minted(Kind::Session, &response));
+        assert!(!IdMinter::new().minted(Kind::Response, &response));
+        assert!(!minter.minted(Kind::Response, "fedcba9876543210fedcba9876543210"));
+        assert!(!minter.minted(Kind::Response, "short"));
+    }
+
+    #[test]
+    fn the_store_evicts_least_recently_used_finished_turns_only() {
+        let turn = |id: &str| Stored {
+            turn: Arc::new(Turn {
+                id: id.to_owned(),
+                session_id: format!("s-{id}"),
+                inner: Mutex::new(TurnInner {
+                    wires: Vec::new(),
+                    fold: TurnBuilder::default(),
+                    ended: None,
+                    cancelled: false,
+                }),
+                published: watch::Sender::new(0),
+            }),
+            finished: None,
+        };
+        let mut store = Store::default();
+        for id in ["a", "b", "c", "running"] {
+            store.turns.insert(id.to_owned(), turn(id));
+        }
+        assert!(store.finish("a", 10, 2, 100).is_empty());
+        assert!(store.finish("b", 10, 2, 100).is_empty());
+        // `a` used last: `b` goes first.
+        assert!(store.get("a").is_some());
+        assert_eq!(store.finish("c", 10, 2, 100), ["s-b"]);
+        assert!(store.get("b").is_none());
+        // Over the byte budget: the oldest finished ones go, never `running`.
+        assert_eq!(store.finish("c", 0, 2, 15), ["s-a"]);
+        let stats = store.stats();
+        assert_eq!((stats.finished_turns, stats.finished_bytes), (1, 10));
+        assert_eq!(stats.turns, 2);
+        assert_eq!(stats.evicted, 2);
+        assert_eq!(store.finish("running", 50, 2, 15).len(), 2);
+        assert_eq!(store.stats().finished_bytes, 0);
     }
 }
