@@ -1,0 +1,90 @@
+//! [`ClientError`]: why a call of the [`Client`](super::Client) failed.
+
+use crate::protocol::error::ApiError;
+use crate::protocol::event::PayloadError;
+use crate::protocol::machine::Finding;
+use crate::sse::DecodeError;
+
+/// Why a call of the [`Client`](super::Client), or an item of a
+/// [`TurnStream`](super::TurnStream), failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The API answered with an error (after the retries the policy allows,
+    /// for retryable ones), or the request failed local validation: branch on
+    /// [`ApiError::code`].
+    #[error(transparent)]
+    Api(ApiError),
+    /// The HTTP exchange failed: no connection, a timeout, a broken body.
+    #[error("HTTP: {0}")]
+    Http(#[source] reqwest::Error),
+    /// A 2xx answer whose body is not the expected JSON object.
+    #[error("unreadable response body: {0}")]
+    Body(#[source] serde_json::Error),
+    /// The stream broke the contract. The stream goes on (the offending event
+    /// is skipped), except after a `replay-diverged` finding, which ends it.
+    #[error("{0}")]
+    Contract(Finding),
+    /// An event's payload broke the contract; the event is skipped.
+    #[error("{finding}")]
+    Payload {
+        /// The finding, with the event's index and position.
+        finding: Finding,
+        /// What is wrong, field by field.
+        error: PayloadError,
+    },
+    /// The bytes broke a decoder limit (an oversized event, skipped).
+    #[error(transparent)]
+    Decode(DecodeError),
+    /// The connection dropped and the turn could not be resumed: before
+    /// `response.created` (no response id to reconnect to; sending the
+    /// request again would start a second turn), or after the reconnections
+    /// the policy allows.
+    #[error("the stream dropped ({reason}) and could not be resumed: {}", match response_id {
+        Some(id) => format!("gave up after {reconnects} reconnection(s) to response {id}"),
+        None => "no response.created yet, so no response id to reconnect to".to_owned(),
+    })]
+    Disconnected {
+        /// The response id, when `response.created` had come.
+        response_id: Option<String>,
+        /// The reconnections made.
+        reconnects: u32,
+        /// Why the last connection ended.
+        reason: String,
+    },
+    /// The client is misconfigured: no API key, a base URL that is not
+    /// `http(s)://…`, an empty or malformed id.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl ClientError {
+    /// The API error, when the API refused the call.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            ClientError::Api(err) => Some(err),
+            _ => None,
+        }
+    }
+
+    /// The contract finding, for [`Contract`](Self::Contract) and
+    /// [`Payload`](Self::Payload) errors.
+    pub fn finding(&self) -> Option<&Finding> {
+        match self {
+            ClientError::Contract(finding) | ClientError::Payload { finding, .. } => Some(finding),
+            _ => None,
+        }
+    }
+}
+
+impl From<ApiError> for ClientError {
+    fn from(err: ApiError) -> Self {
+        ClientError::Api(err)
+    }
+}
+
+impl From<reqwest::Error> for ClientError {
+    fn from(err: reqwest::Error) -> Self {
+        ClientError::Http(err)
+    }
+}
