@@ -3,6 +3,7 @@
 use crate::protocol::error::ApiError;
 use crate::protocol::event::PayloadError;
 use crate::protocol::machine::Finding;
+use crate::protocol::response::Response;
 use crate::sse::DecodeError;
 
 /// Why a call of the [`Client`](super::Client), or an item of a
@@ -52,6 +53,11 @@ pub enum ClientError {
         /// Why the last connection ended.
         reason: String,
     },
+    /// The turn was cancelled (`POST /v1/responses/{id}/cancel`) before its
+    /// terminal event: its stream ended with none. The response object, with
+    /// status `cancelled`.
+    #[error("the turn was cancelled (response {})", .0.id)]
+    Cancelled(Box<Response>),
     /// The client is misconfigured: no API key, a base URL that is not
     /// `http(s)://…`, an empty or malformed id.
     #[error("{0}")]

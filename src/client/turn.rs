@@ -13,10 +13,20 @@ use super::{Client, ClientError, Notice, path_segment};
 use crate::protocol::event::ResponseEvent;
 use crate::protocol::fold::Turn;
 use crate::protocol::machine::{Finding, Rule};
+use crate::protocol::response::{Response, Status};
 use crate::protocol::stream::{ResponseStream, StreamError, StreamEvent, StreamOptions};
 
 type Body = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
-type Reconnect = Pin<Box<dyn Future<Output = Result<(Body, u32), ClientError>> + Send>>;
+type Reconnect = Pin<Box<dyn Future<Output = Result<Reopened, ClientError>> + Send>>;
+
+/// What a reconnection found.
+enum Reopened {
+    /// The replay, and the retries it took.
+    Replay(Body, u32),
+    /// The turn was cancelled: its stream ends with no terminal event, so
+    /// there is nothing to resume.
+    Cancelled(Box<Response>),
+}
 
 /// The validated, typed events of one turn, from [`Client::create_stream`]
 /// or [`Client::replay`]: a `Stream` of `Result<StreamEvent, ClientError>`
@@ -30,7 +40,8 @@ type Reconnect = Pin<Box<dyn Future<Output = Result<(Body, u32), ClientError>> +
 /// [`index`](StreamEvent::index). It gives up with
 /// [`ClientError::Disconnected`] after the policy's reconnections, or at
 /// once when the connection ended before `response.created` (no id to
-/// resume).
+/// resume). A turn cancelled meanwhile ([`Client::cancel`]) ends the stream
+/// with [`ClientError::Cancelled`].
 ///
 /// Contract errors ([`ClientError::Contract`], [`ClientError::Payload`],
 /// [`ClientError::Decode`]) are yielded and the stream goes on; after a
@@ -192,8 +203,10 @@ impl TurnStream {
         self.retries
     }
 
-    /// Waits, then opens the replay; or gives up.
-    fn start_reconnect(&mut self, reason: String) -> Result<(), ClientError> {
+    /// Waits, then opens the replay; or gives up. After a clean close
+    /// (`closed`), asks for the turn's status first: a cancelled turn's
+    /// stream ends that way for good.
+    fn start_reconnect(&mut self, reason: String, closed: bool) -> Result<(), ClientError> {
         let policy = &self.client.inner.policy;
         let response_id = match &self.response_id {
             Some(id) if self.reconnects < policy.max_reconnects => id.clone(),
@@ -219,13 +232,19 @@ impl TurnStream {
         let recording = Arc::clone(&self.recording);
         self.reconnect = Some(Box::pin(async move {
             tokio::time::sleep(wait).await;
+            if closed {
+                let response = client.get(&response_id).await?;
+                if response.status == Status::Cancelled {
+                    return Ok(Reopened::Cancelled(Box::new(response)));
+                }
+            }
             let url = format!(
                 "{}/v1/responses/{}/stream",
                 client.inner.base_url,
                 path_segment(&response_id)?
             );
             let (response, retries) = client.send(|| client.inner.http.get(&url)).await?;
-            Ok((tapped(response, &recording), retries))
+            Ok(Reopened::Replay(tapped(response, &recording), retries))
         }));
         Ok(())
     }
@@ -252,7 +271,10 @@ impl Stream for TurnStream {
                 };
                 this.reconnect = None;
                 match result {
-                    Ok((body, retries)) => {
+                    Ok(Reopened::Cancelled(response)) => {
+                        return this.fail(ClientError::Cancelled(response));
+                    }
+                    Ok(Reopened::Replay(body, retries)) => {
                         this.retries += retries;
                         this.events = this
                             .events
@@ -262,7 +284,7 @@ impl Stream for TurnStream {
                     // The replay could not be reached: that is one more
                     // failed attempt, not the end, while attempts remain.
                     Err(ClientError::Http(err)) => {
-                        if let Err(gave_up) = this.start_reconnect(err.to_string()) {
+                        if let Err(gave_up) = this.start_reconnect(err.to_string(), false) {
                             return this.fail(gave_up);
                         }
                     }
@@ -281,7 +303,7 @@ impl Stream for TurnStream {
                 }
                 Poll::Ready(Some(item)) => item,
             };
-            let reason = match item {
+            let (reason, closed) = match item {
                 Ok(event) => {
                     if let ResponseEvent::Created(created) = &event.event {
                         this.response_id
@@ -289,14 +311,15 @@ impl Stream for TurnStream {
                     }
                     return Poll::Ready(Some(Ok(event)));
                 }
-                Err(StreamError::Transport(err)) => err.to_string(),
+                Err(StreamError::Transport(err)) => (err.to_string(), false),
                 // A clean close before the terminal event is a drop too.
-                Err(StreamError::Violation(finding)) if finding.rule == Rule::MissingTerminal => {
-                    "the connection closed before the terminal event".to_owned()
-                }
+                Err(StreamError::Violation(finding)) if finding.rule == Rule::MissingTerminal => (
+                    "the connection closed before the terminal event".to_owned(),
+                    true,
+                ),
                 Err(other) => return Poll::Ready(Some(Err(from_stream(other)))),
             };
-            if let Err(gave_up) = this.start_reconnect(reason) {
+            if let Err(gave_up) = this.start_reconnect(reason, closed) {
                 return this.fail(gave_up);
             }
         }
