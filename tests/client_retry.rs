@@ -296,3 +296,36 @@ async fn https_urls_speak_tls() {
     // 0x16: a TLS handshake record, the ClientHello.
     assert_eq!(bounded("hello", first_byte).await.unwrap(), 0x16);
 }
+
+/// Under tokio's paused clock the waits cost no real time: a long
+/// `Retry-After` and a long `retry:` are waited in full, on the virtual
+/// clock, in a test that takes milliseconds.
+#[tokio::test(start_paused = true)]
+async fn long_waits_are_waited_in_full_on_a_paused_clock() {
+    let script = Script::start(vec![
+        rate_limited(&[("retry-after", "90")], ""),
+        sse(&format!("retry: 45000\n{CREATED}{DELTA}")),
+        reply(
+            "200 OK",
+            &[("content-type", "application/json")],
+            &response_json("in_progress"),
+        ),
+        whole_turn(),
+    ])
+    .await;
+    // The default policy: `retry: 45000` is capped at its 30 s max_backoff.
+    let client = Client::builder()
+        .base_url(&script.url)
+        .api_key("k")
+        .retry_policy(RetryPolicy::default().jitter(false))
+        .build()
+        .unwrap();
+    let virtual_start = tokio::time::Instant::now();
+    let real_start = Instant::now();
+    assert_eq!(whole(&client).await.unwrap(), "Hi");
+    let waited = virtual_start.elapsed();
+    assert!(waited >= Duration::from_secs(90 + 30), "{waited:?}");
+    assert!(waited < Duration::from_secs(90 + 30 + 1), "{waited:?}");
+    assert!(real_start.elapsed() < Duration::from_secs(20));
+    assert_eq!(script.requests().len(), 4);
+}
