@@ -97,7 +97,7 @@ impl fmt::Display for Notice<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Notice::Retrying { error, retry, wait } => {
-                write!(f, "{error}; retry {retry} in {wait:?}")
+                write!(f, "{error} (retry {retry} in {} ms)", wait.as_millis())
             }
             Notice::Reconnecting {
                 response_id,
@@ -107,7 +107,8 @@ impl fmt::Display for Notice<'_> {
             } => write!(
                 f,
                 "connection lost ({reason}); resuming response {response_id} \
-                 (attempt {attempt}) in {wait:?}"
+                 (attempt {attempt} in {} ms)",
+                wait.as_millis()
             ),
         }
     }
