@@ -272,10 +272,21 @@ impl ClientBuilder {
     }
 }
 
-/// reqwest is built without a default crypto provider (its default,
-/// aws-lc-rs, needs cmake and nasm to build); `ring` becomes the process
-/// default unless the application installed one first.
-fn install_crypto_provider() {
+/// Makes rustls's `ring` provider the process default, unless one is
+/// installed already; [`ClientBuilder::build`] calls it.
+///
+/// The `client` feature builds reqwest with rustls but without reqwest's own
+/// provider choice (aws-lc-rs, which needs cmake and nasm to build). In a
+/// program where no other crate enables one, any *other* `reqwest::Client`
+/// built before the first agent37 [`Client`] panics for want of a provider:
+/// call this first.
+///
+/// ```
+/// agent37_stream::client::install_crypto_provider();
+/// let http = reqwest::Client::new(); // fine now
+/// # drop(http);
+/// ```
+pub fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // An error means a provider is already installed, which is as good.
