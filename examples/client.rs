@@ -38,10 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::io::stdout().flush()?;
     }
 
-    let response = &turn
-        .turn()
-        .expect("a finished stream has its turn")
-        .response;
+    let response = &turn.turn().response;
     println!("\n[{}; usage {:?}]", response.status, response.usage);
     println!("[continue with session {}]", response.session_id);
     Ok(())

@@ -26,11 +26,11 @@ use crate::sse::EventStream;
 /// ]);
 ///
 /// // Raw SSE events:
-/// let names: Vec<String> = body()
-///     .sse_events()
-///     .map(|event| event.map(|e| e.event_type().to_owned()))
-///     .collect::<Result<_, _>>()
-///     .await?;
+/// let mut names = Vec::new();
+/// let mut events = body().sse_events();
+/// while let Some(event) = events.next().await {
+///     names.push(event?.event_type().to_owned());
+/// }
 /// assert_eq!(names, ["response.created", "response.completed"]);
 ///
 /// // The typed, checked and folded turn:

@@ -164,7 +164,7 @@ async fn stream_turn(client: &Client, input: &str) -> Result<Run, ClientError> {
         );
         let recorded = stream.recorded().expect("recorded under the limit");
         let (reconnects, retries) = (stream.reconnects(), stream.retries());
-        let turn = stream.into_turn().expect("a turn");
+        let turn = stream.into_turn();
         Ok(Run {
             turn,
             shown,

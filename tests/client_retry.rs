@@ -155,7 +155,7 @@ async fn whole(client: &Client) -> Result<String, ClientError> {
     while let Some(event) = stream.next().await {
         event?;
     }
-    Ok(stream.into_turn().expect("a turn").response.output_text)
+    Ok(stream.into_turn().response.output_text)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::mem;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -49,7 +50,7 @@ enum Reopened {
 /// connection (the turn goes on server-side: see [`Client::cancel`]).
 pub struct TurnStream {
     client: Client,
-    events: Option<ResponseStream<Body>>,
+    events: ResponseStream<Body>,
     reconnect: Option<Reconnect>,
     response_id: Option<String>,
     reconnects: u32,
@@ -91,6 +92,17 @@ impl Recording {
     fn restart(&mut self) {
         self.bytes.clear();
         self.overflowed = false;
+    }
+}
+
+/// A body with no bytes.
+struct Empty;
+
+impl Stream for Empty {
+    type Item = Result<Bytes, reqwest::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Poll::Ready(None)
     }
 }
 
@@ -137,7 +149,7 @@ impl TurnStream {
         let body = tapped(response, &recording);
         TurnStream {
             client,
-            events: Some(ResponseStream::with_options(body, options)),
+            events: ResponseStream::with_options(body, options),
             reconnect: None,
             response_id,
             reconnects: 0,
@@ -166,25 +178,23 @@ impl TurnStream {
     }
 
     /// The turn folded from the events so far.
-    pub fn turn(&self) -> Option<&Turn> {
-        self.events.as_ref().map(ResponseStream::turn)
+    pub fn turn(&self) -> &Turn {
+        self.events.turn()
     }
 
     /// The folded turn.
-    pub fn into_turn(self) -> Option<Turn> {
-        self.events.map(ResponseStream::into_turn)
+    pub fn into_turn(self) -> Turn {
+        self.events.into_turn()
     }
 
     /// Whether the terminal event was yielded.
     pub fn is_terminated(&self) -> bool {
-        self.events
-            .as_ref()
-            .is_some_and(ResponseStream::is_terminated)
+        self.events.is_terminated()
     }
 
     /// The contract warnings so far (they do not interrupt the stream).
     pub fn warnings(&self) -> &[Finding] {
-        self.events.as_ref().map_or(&[], ResponseStream::warnings)
+        self.events.warnings()
     }
 
     /// The response id, once `response.created` came (or given to
@@ -218,7 +228,7 @@ impl TurnStream {
                 });
             }
         };
-        let retry_ms = self.events.as_ref().and_then(ResponseStream::retry);
+        let retry_ms = self.events.retry();
         let wait =
             policy.reconnect_wait(self.reconnects, retry_ms, self.client.inner.jitter.draw());
         self.reconnects += 1;
@@ -276,10 +286,11 @@ impl Stream for TurnStream {
                     }
                     Ok(Reopened::Replay(body, retries)) => {
                         this.retries += retries;
-                        this.events = this
-                            .events
-                            .take()
-                            .map(|previous| ResponseStream::resume(body, previous));
+                        // `resume` takes the cut stream by value; an empty
+                        // one stands in for the instant of the swap.
+                        let empty: Body = Box::pin(Empty);
+                        let previous = mem::replace(&mut this.events, ResponseStream::new(empty));
+                        this.events = ResponseStream::resume(body, previous);
                     }
                     // The replay could not be reached: that is one more
                     // failed attempt, not the end, while attempts remain.
@@ -292,10 +303,7 @@ impl Stream for TurnStream {
                 }
                 continue;
             }
-            let Some(events) = &mut this.events else {
-                return Poll::Ready(None);
-            };
-            let item = match Pin::new(events).poll_next(cx) {
+            let item = match Pin::new(&mut this.events).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
                     this.finished = true;

@@ -149,9 +149,7 @@ async fn follow(client: &Client, request: CreateResponse, args: &AskArgs) -> Exi
             return trouble(&format!("{}: {err}", path.display()));
         }
     }
-    let Some(turn) = stream.into_turn() else {
-        return trouble(&"the stream ended with no turn");
-    };
+    let turn = stream.into_turn();
     let mut out = io::stdout().lock();
     let written = match args.format {
         Format::Human => writeln!(out, "{}", style.usage(&turn.response)),
