@@ -48,14 +48,13 @@ async fn ask(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (name, value) in env {
         command.env(name, value);
     }
-    let output = tokio::time::timeout(
+    tokio::time::timeout(
         Duration::from_secs(60),
         tokio::task::spawn_blocking(move || command.output().expect("the binary runs")),
     )
     .await
     .expect("ask finishes")
-    .expect("joined");
-    output
+    .expect("joined")
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -89,10 +89,9 @@ async fn follow(client: &Client, request: CreateResponse, args: &AskArgs) -> Exi
                 | ClientError::Decode(_)),
             ) => {
                 broke_contract = true;
-                renderer.pause().and_then(|()| {
-                    eprintln!("agent37-stream ask: {err}");
-                    Ok(())
-                })
+                renderer
+                    .pause()
+                    .map(|()| eprintln!("agent37-stream ask: {err}"))
             }
             Err(err) => {
                 ended = Some(err);
