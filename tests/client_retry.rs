@@ -329,3 +329,28 @@ async fn long_waits_are_waited_in_full_on_a_paused_clock() {
     assert!(real_start.elapsed() < Duration::from_secs(20));
     assert_eq!(script.requests().len(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_stream_closes_the_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let closed = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        read_request(&mut socket).await;
+        // The turn starts, then the server has all the time in the world.
+        let head = sse(&format!("{CREATED}{DELTA}"));
+        socket.write_all(&head).await.unwrap();
+        let mut rest = [0u8; 64];
+        // Returns 0 (end of file) once the client closes its side.
+        socket.read(&mut rest).await.unwrap_or(0)
+    });
+    let notices = Arc::new(Mutex::new(Vec::new()));
+    let client = client(&url, &notices);
+    let mut stream = bounded("create", client.create_stream(CreateResponse::new("hi")))
+        .await
+        .unwrap();
+    bounded("created", stream.next()).await.unwrap().unwrap();
+    bounded("delta", stream.next()).await.unwrap().unwrap();
+    drop(stream);
+    assert_eq!(bounded("close", closed).await.unwrap(), 0);
+}

@@ -349,3 +349,38 @@ fn from_stream(error: StreamError<reqwest::Error>) -> ClientError {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_and_streams_can_cross_threads() {
+        fn assert_send<T: Send>() {}
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send::<TurnStream>();
+        assert_send_sync::<Client>();
+        assert_send_sync::<ClientError>();
+    }
+
+    #[test]
+    fn a_recording_restarts_with_each_connection_and_stops_at_its_limit() {
+        let mut recording = Recording::default();
+        recording.push(b"ignored: not recording");
+        assert!(recording.bytes.is_empty());
+        recording.limit = Some(8);
+        recording.push(b"abcd");
+        recording.push(b"efgh");
+        assert_eq!(recording.bytes, b"abcdefgh");
+        recording.push(b"i");
+        assert!(recording.overflowed && recording.bytes.is_empty());
+        recording.push(b"j");
+        assert!(
+            recording.bytes.is_empty(),
+            "no partial recording after an overflow"
+        );
+        recording.restart();
+        recording.push(b"new");
+        assert_eq!(recording.bytes, b"new");
+    }
+}
