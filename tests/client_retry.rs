@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use agent37_stream::client::{Client, ClientError, Notice, RetryPolicy};
+use agent37_stream::protocol::error::{Envelope, ErrorCode};
 use agent37_stream::protocol::request::CreateResponse;
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -353,4 +354,24 @@ async fn dropping_the_stream_closes_the_connection() {
     bounded("delta", stream.next()).await.unwrap().unwrap();
     drop(stream);
     assert_eq!(bounded("close", closed).await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_sdk_errors_are_typed_and_only_retryable_ones_retried() {
+    let unauthorized = reply(
+        "401 Unauthorized",
+        &[],
+        r#"{"error":{"code":"unauthorized","message":"API key expired","status":401}}"#,
+    );
+    let script = Script::start(vec![unauthorized, whole_turn()]).await;
+    let notices = Arc::new(Mutex::new(Vec::new()));
+    let err = bounded("401", whole(&client(&script.url, &notices)))
+        .await
+        .unwrap_err();
+    let api = err.api_error().unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(api.envelope(), Some(Envelope::AgentsSdk));
+    assert_eq!(api.code(), Some(&ErrorCode::Unauthorized));
+    assert_eq!(api.message(), "API key expired");
+    assert!(notices.lock().unwrap().is_empty());
+    assert_eq!(script.requests().len(), 1, "not retried");
 }

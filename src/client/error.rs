@@ -17,6 +17,9 @@ pub enum ClientError {
     #[error(transparent)]
     Api(ApiError),
     /// The HTTP exchange failed: no connection, a timeout, a broken body.
+    /// Not retried for a request (a `POST` that may have reached the server
+    /// must not start a second turn); a stream's reconnection that fails so
+    /// counts as one of its attempts.
     #[error("HTTP: {0}")]
     Http(#[source] reqwest::Error),
     /// A 2xx answer whose body is not the expected JSON object.
