@@ -370,10 +370,10 @@ impl Client {
     pub async fn create(&self, mut request: CreateResponse) -> Result<Response, ClientError> {
         request.stream = false;
         request.validate()?;
-        let body = serde_json::to_vec(&request).map_err(ClientError::Body)?;
+        let body = Bytes::from(serde_json::to_vec(&request).map_err(ClientError::Body)?);
         let url = format!("{}/v1/responses", self.inner.base_url);
         let (response, _) = self
-            .send(|| self.timed(self.inner.http.post(&url).body(body.clone())))
+            .send(|| self.timed(self.json_post(&url, &body)))
             .await?;
         json(response).await
     }
@@ -387,11 +387,9 @@ impl Client {
     ) -> Result<TurnStream, ClientError> {
         request.stream = true;
         request.validate()?;
-        let body = serde_json::to_vec(&request).map_err(ClientError::Body)?;
+        let body = Bytes::from(serde_json::to_vec(&request).map_err(ClientError::Body)?);
         let url = format!("{}/v1/responses", self.inner.base_url);
-        let (response, retries) = self
-            .send(|| self.inner.http.post(&url).body(body.clone()))
-            .await?;
+        let (response, retries) = self.send(|| self.json_post(&url, &body)).await?;
         let options = self.inner.stream_options.clone().with_seed(seed(&request));
         Ok(TurnStream::new(
             self.clone(),
@@ -440,6 +438,15 @@ impl Client {
         ))
     }
 
+    fn json_post(&self, url: &str, body: &Bytes) -> reqwest::RequestBuilder {
+        self.inner
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            // A clone of `Bytes` shares the buffer: retries copy nothing.
+            .body(body.clone())
+    }
+
     fn timed(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match self.inner.request_timeout {
             Some(timeout) => request.timeout(timeout),
@@ -461,11 +468,7 @@ impl Client {
     ) -> Result<(reqwest::Response, u32), ClientError> {
         let mut retries = 0;
         loop {
-            let response = build()
-                .bearer_auth(&self.inner.api_key)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .send()
-                .await?;
+            let response = build().bearer_auth(&self.inner.api_key).send().await?;
             if response.status().is_success() {
                 return Ok((response, retries));
             }
