@@ -46,6 +46,12 @@
 //!   Library users can turn it off with `default-features = false`.
 //! - `serve`: `agent37-stream serve`, a local gateway replaying recordings
 //!   over HTTP for client tests (the `serve` module).
+//! - `client`: an async client of the agent37 API on reqwest with rustls
+//!   (the `client` module), resuming dropped streams and retrying refused
+//!   requests by itself, and `agent37-stream ask`.
+//!
+//! Without the `client` feature, [`ByteStreamExt`] gives any HTTP client's
+//! body stream the SSE events or the typed turn in one call.
 //!
 //! The library forbids `unsafe` code; every buffer is bounded by
 //! [`sse::Limits`].
@@ -54,11 +60,17 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod check;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod client;
+mod ext;
 pub mod protocol;
 #[cfg(feature = "serve")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
 pub mod serve;
 pub mod sse;
+
+pub use ext::ByteStreamExt;
 
 // The README's examples run as doc tests, so they cannot go stale.
 #[cfg(doctest)]

@@ -22,6 +22,9 @@ enum Command {
     Decode(cli::decode::DecodeArgs),
     /// Check recorded agent37 streams against the Responses contract.
     Check(cli::check::CheckArgs),
+    /// Send a message to an agent37 instance and follow the turn live
+    /// (needs the `client` feature).
+    Ask(cli::ask::AskArgs),
     /// Serve recordings as a local agent37 gateway (for client tests).
     #[cfg(feature = "serve")]
     Serve(cli::serve::ServeArgs),
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     match args.command {
         Command::Decode(a) => cli::decode::run(a),
         Command::Check(a) => cli::check::run(a),
+        Command::Ask(a) => cli::ask::run(a),
         #[cfg(feature = "serve")]
         Command::Serve(a) => cli::serve::run(a),
     }

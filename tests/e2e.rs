@@ -1,9 +1,9 @@
 //! End to end over real loopback TCP: `agent37_stream::serve` gateways started
-//! and stopped by each test, and the client of `examples/client.rs` (reqwest +
+//! and stopped by each test, and the hand-written client of `tests/common/example_client.rs` (reqwest +
 //! the library) against them.
 #![cfg(feature = "serve")]
 
-#[path = "../examples/client.rs"]
+#[path = "common/example_client.rs"]
 #[allow(dead_code)]
 mod client;
 
@@ -94,6 +94,9 @@ impl Server {
 
 /// An HTTP client whose every request (body included) is bounded in time.
 fn http() -> reqwest::Client {
+    // With the `client` feature, reqwest has TLS but no provider of its own.
+    #[cfg(feature = "client")]
+    agent37_stream::client::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(STEP)
         .build()

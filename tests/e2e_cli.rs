@@ -84,6 +84,9 @@ async fn serves_recordings_with_the_fault_flags_in_force() {
         "--event-interval-ms",
         "30",
     ]);
+    // With the `client` feature, reqwest has TLS but no provider of its own.
+    #[cfg(feature = "client")]
+    agent37_stream::client::install_crypto_provider();
     let http = reqwest::Client::new();
     let post = || {
         http.post(format!("{url}/v1/responses"))
