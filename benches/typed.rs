@@ -28,10 +28,10 @@
 //! `TYPED_ONCE=<client>/<chunking> TYPED_REPEAT=20 cargo bench --bench typed`
 //! times one client alone and prints its fastest run.
 
-#[path = "corpus/mod.rs"]
-mod corpus;
 #[path = "typed/clients.rs"]
 mod clients;
+#[path = "corpus/mod.rs"]
+mod corpus;
 
 use std::hint::black_box;
 

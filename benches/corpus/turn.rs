@@ -156,12 +156,7 @@ fn generate(shape: Shape) -> Turn {
     w.event("response.created", &[CREATED], &[]);
     while w.events < shape.events {
         for _ in 0..rng.between(5, 40) {
-            delta(
-                &mut w,
-                &mut rng,
-                "response.reasoning.delta",
-                &mut reasoning,
-            );
+            delta(&mut w, &mut rng, "response.reasoning.delta", &mut reasoning);
         }
         if shape.tool_calls && rng.below(2) == 0 {
             // One call, or two at once; each closes in the order it opened.
@@ -193,12 +188,7 @@ fn generate(shape: Shape) -> Turn {
             tool_events += 2 * calls.len();
         }
         for _ in 0..rng.between(10, 80) {
-            delta(
-                &mut w,
-                &mut rng,
-                "response.output_text.delta",
-                &mut output,
-            );
+            delta(&mut w, &mut rng, "response.output_text.delta", &mut output);
         }
     }
     let completed = format!(

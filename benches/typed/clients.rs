@@ -141,7 +141,10 @@ fn fold_owned(outcome: &mut Outcome, event: OwnedEvent) {
 }
 
 /// Baseline: `sse-stream` + `serde_json` into owned structs.
-pub fn sse_stream_serde(chunks: impl Iterator<Item = Bytes>, mut on_event: impl FnMut()) -> Outcome {
+pub fn sse_stream_serde(
+    chunks: impl Iterator<Item = Bytes>,
+    mut on_event: impl FnMut(),
+) -> Outcome {
     block_on(async {
         let mut blocks = sse_stream::SseByteStream::new(body(chunks));
         let mut outcome = Outcome::default();
