@@ -456,25 +456,28 @@ fn typed_client(
     measure
 }
 
-/// Measures a client on both turns in both chunkings and prints the rows.
+/// Measures a client on the deltas-only turn in both chunkings and prints
+/// the rows. (The turn with tool calls gives the same figures to within
+/// 0.03 allocations per event: tool calls are 2 % of its events.)
+/// Columns: client, corpus, chunks, allocations per event, bytes per event;
+/// `cargo test --release --test alloc typed_ -- --nocapture --test-threads 1`.
 fn typed_report(
     name: &str,
     client: impl Fn(Metered<'_>, &mut dyn FnMut()) -> Outcome,
 ) -> Vec<(&'static str, Chunking, Measure)> {
+    let turn = corpus::turn::turn_deltas();
     let mut rows = Vec::new();
-    for turn in [corpus::turn::turn_deltas(), corpus::turn::turn()] {
-        for chunking in [Chunking::Writes, Chunking::Read(4096)] {
-            let measure = typed_client(&turn, chunking, &client);
-            println!(
-                "| {name} | {} | {chunking} | {:.4} | {:.1} | {} of {} deltas escaped |",
-                turn.corpus.name,
-                measure.per_event(),
-                measure.bytes_per_event(),
-                turn.escaped_deltas,
-                turn.deltas,
-            );
-            rows.push((turn.corpus.name, chunking, measure));
-        }
+    for chunking in [Chunking::Writes, Chunking::Read(4096)] {
+        let measure = typed_client(&turn, chunking, &client);
+        println!(
+            "| {name} | {} | {chunking} | {:.4} | {:.1} | {} of {} deltas escaped |",
+            turn.corpus.name,
+            measure.per_event(),
+            measure.bytes_per_event(),
+            turn.escaped_deltas,
+            turn.deltas,
+        );
+        rows.push((turn.corpus.name, chunking, measure));
     }
     rows
 }
