@@ -26,7 +26,8 @@
 //!
 //! `cargo bench --bench typed`. For a quick comparison,
 //! `TYPED_ONCE=<client>/<chunking> TYPED_REPEAT=20 cargo bench --bench typed`
-//! times one client alone and prints its fastest run.
+//! times one client alone and prints its fastest run; `TYPED_DUMP=<file>`
+//! writes the turn corpus out.
 
 #[path = "typed/clients.rs"]
 mod clients;
@@ -168,6 +169,12 @@ fn once(spec: &str) {
 }
 
 fn main() {
+    // `TYPED_DUMP=<file>`: writes the turn out (to read it, or check it with
+    // `agent37-stream check`) and exits.
+    if let Some(path) = std::env::var_os("TYPED_DUMP") {
+        std::fs::write(&path, &corpus::turn::turn().corpus.bytes).expect("TYPED_DUMP: writable");
+        return;
+    }
     if let Ok(spec) = std::env::var("TYPED_ONCE") {
         once(&spec);
         return;
