@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Turns the criterion results of `cargo bench --bench sse` and
-`cargo bench --bench peers` (target/criterion/) into the Markdown tables of
-BENCHMARKS.md. Figures use each benchmark's median time.
+"""Turns the criterion results of `cargo bench --bench sse`,
+`cargo bench --bench peers` and `cargo bench --bench typed`
+(target/criterion/) into the Markdown tables of BENCHMARKS.md. Figures use each benchmark's median time.
 
     python3 benches/report.py [target/criterion] > /tmp/tables.md
 """
@@ -101,3 +101,21 @@ for chunking in CHUNKINGS:
     ours, peer = row["agent37-stream"], row["sse-stream"]
     ratio = f"{ours / peer:.2f}×" if ours and peer else "–"
     print(f"| {chunking} | {cells} | {ratio} |")
+
+# The typed layer beside the peers' users.
+CLIENTS = ["sse-stream+serde", "eventsource-stream+serde", "agent37-typed", "agent37-response-stream"]
+print("\n### Typed events on an agent turn (`benches/typed.rs`), events/s\n")
+print("The baseline is `sse-stream` + `serde_json` into owned structs, the text folded by hand.\n")
+print(f"| chunks | {' | '.join(CLIENTS)} | typed ÷ baseline | response-stream ÷ baseline |")
+print("|---|" + "---:|" * (len(CLIENTS) + 2))
+for chunking in ["per-write", "read4k"]:
+    row = {n: rate(f"typed-events/turn/{chunking}/{n}")[1] for n in CLIENTS}
+    if all(v is None for v in row.values()):
+        continue
+    cells = " | ".join(fmt_rate(row[n], "ev") for n in CLIENTS)
+    base = row["sse-stream+serde"]
+    ratios = [
+        f"{row[n] / base:.2f}×" if row[n] and base else "–"
+        for n in ["agent37-typed", "agent37-response-stream"]
+    ]
+    print(f"| {chunking} | {cells} | {' | '.join(ratios)} |")

@@ -10,13 +10,15 @@
 //!
 //! `cargo test --release --test alloc -- --nocapture` prints the table.
 
+#[path = "../benches/typed/clients.rs"]
+mod clients;
 #[path = "../benches/corpus/mod.rs"]
 mod corpus;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
-use agent37_stream::protocol::event::ResponseEvent;
+use agent37_stream::protocol::event::{EventClass, EventKind, ResponseEvent};
 use agent37_stream::protocol::fold::Seed;
 use agent37_stream::protocol::machine::ValidatorOptions;
 use agent37_stream::protocol::pipeline::{Step, TurnTracker};
@@ -25,6 +27,8 @@ use agent37_stream::sse::{ChunkDecoder, Decoder, Event, EventReader, Position};
 use bytes::{Bytes, BytesMut};
 use tokio_util::codec::Decoder as _;
 
+use clients::Outcome;
+use corpus::turn::Turn;
 use corpus::{Chunking, Corpus};
 
 thread_local! {
@@ -85,7 +89,7 @@ struct Measure {
     /// Allocations in steady state.
     steady_allocations: u64,
     steady_bytes: u64,
-    /// Allocations over the whole run, warm-up included.
+    /// Allocations over the whole run (up to the stop), warm-up included.
     total_allocations: u64,
 }
 
@@ -103,6 +107,8 @@ impl Measure {
 struct Meter {
     start: (u64, u64),
     warm: Option<((u64, u64), usize)>,
+    /// Where the count stopped, when it stopped before the end.
+    stop: Option<((u64, u64), usize)>,
     events: usize,
 }
 
@@ -111,8 +117,14 @@ impl Meter {
         Meter {
             start: allocations(),
             warm: None,
+            stop: None,
             events: 0,
         }
+    }
+
+    /// Ends the count here (the rest of the run is not steady state).
+    fn stop(&mut self) {
+        self.stop = Some((allocations(), self.events));
     }
 
     /// Called before piece `index` of `pieces`: the warm-up ends at the
@@ -124,11 +136,11 @@ impl Meter {
     }
 
     fn finish(self) -> Measure {
-        let end = allocations();
+        let (end, end_events) = self.stop.unwrap_or((allocations(), self.events));
         let ((warm_allocations, warm_bytes), warm_events) = self.warm.unwrap_or((self.start, 0));
         Measure {
             events: self.events,
-            steady_events: self.events - warm_events,
+            steady_events: end_events - warm_events,
             steady_allocations: end.0 - warm_allocations,
             steady_bytes: end.1 - warm_bytes,
             total_allocations: end.0 - self.start.0,
@@ -387,4 +399,181 @@ fn corpora_are_valid_turns() {
             .collect();
         assert!(unexpected.is_empty(), "{}: {unexpected:#?}", corpus.name);
     }
+}
+
+/// The chunks of a turn, handed to a client one by one, telling the meter
+/// where the warm-up ends.
+struct Metered<'a> {
+    chunks: std::vec::IntoIter<Bytes>,
+    index: usize,
+    total: usize,
+    meter: &'a RefCell<Meter>,
+}
+
+impl Iterator for Metered<'_> {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        self.meter.borrow_mut().piece(self.index, self.total);
+        self.index += 1;
+        self.chunks.next()
+    }
+}
+
+/// A typed client (`benches/typed/clients.rs`) reading a turn: allocations
+/// per event from the end of the warm-up to the last delta. The terminal
+/// event, whose `output_text` is the whole answer (a megabyte, unescaped
+/// into a `String` by every client), is left out: the figure is that of
+/// the deltas and tool calls. The result is checked as the bench checks it.
+fn typed_client(
+    turn: &Turn,
+    chunking: Chunking,
+    client: impl FnOnce(Metered<'_>, &mut dyn FnMut()) -> Outcome,
+) -> Measure {
+    let chunks = turn.corpus.chunks(chunking);
+    let total = chunks.len();
+    let meter = RefCell::new(Meter::start());
+    let last_delta = turn.corpus.events - 1;
+    let mut on_event = || {
+        let mut meter = meter.borrow_mut();
+        meter.events += 1;
+        if meter.events == last_delta {
+            meter.stop();
+        }
+    };
+    let body = Metered {
+        chunks: chunks.into_iter(),
+        index: 0,
+        total,
+        meter: &meter,
+    };
+    let outcome = client(body, &mut on_event);
+    let measure = meter.into_inner().finish();
+    let at = format!("{} in {chunking} chunks", turn.corpus.name);
+    assert_eq!(outcome.events, turn.corpus.events, "{at}");
+    assert_eq!(
+        (outcome.deltas, outcome.tool_events),
+        (turn.deltas, turn.tool_events),
+        "{at}"
+    );
+    assert!(outcome.output_text == turn.output_text, "{at}: output text");
+    assert!(outcome.reasoning == turn.reasoning, "{at}: reasoning");
+    assert!(
+        outcome.completed_text == turn.output_text,
+        "{at}: terminal output_text"
+    );
+    assert!(measure.steady_events > turn.corpus.events / 2, "{at}");
+    measure
+}
+
+/// Measures a client on the deltas-only turn in both chunkings and prints
+/// the rows. (The turn with tool calls gives the same figures to within
+/// 0.03 allocations per event: tool calls are 2 % of its events.)
+/// Columns: client, corpus, chunks, allocations per event, bytes per event;
+/// `cargo test --release --test alloc typed_ -- --nocapture --test-threads 1`.
+fn typed_report(
+    name: &str,
+    client: impl Fn(Metered<'_>, &mut dyn FnMut()) -> Outcome,
+) -> Vec<(&'static str, Chunking, Measure)> {
+    let turn = corpus::turn::turn_deltas();
+    let mut rows = Vec::new();
+    for chunking in [Chunking::Writes, Chunking::Read(4096)] {
+        let measure = typed_client(&turn, chunking, &client);
+        println!(
+            "| {name} | {} | {chunking} | {:.4} | {:.1} | {} of {} deltas escaped |",
+            turn.corpus.name,
+            measure.per_event(),
+            measure.bytes_per_event(),
+            turn.escaped_deltas,
+            turn.deltas,
+        );
+        rows.push((turn.corpus.name, chunking, measure));
+    }
+    rows
+}
+
+/// The baseline: owned structs allocate each payload's strings, on top of
+/// the decoder's own allocations (`sse-stream` owns each event's name and
+/// data): at least one allocation per event.
+#[test]
+fn typed_allocations_sse_stream_serde() {
+    for (corpus, chunking, measure) in typed_report("sse-stream+serde", |chunks, on_event| {
+        clients::sse_stream_serde(chunks, on_event)
+    }) {
+        assert!(
+            measure.per_event() >= 1.0,
+            "{corpus} {chunking}: {:.4}",
+            measure.per_event()
+        );
+    }
+}
+
+/// `eventsource-stream` with owned structs: the same shape as the baseline.
+#[test]
+fn typed_allocations_eventsource_serde() {
+    for (corpus, chunking, measure) in
+        typed_report("eventsource-stream+serde", |chunks, on_event| {
+            clients::eventsource_serde(chunks, on_event)
+        })
+    {
+        assert!(
+            measure.per_event() >= 1.0,
+            "{corpus} {chunking}: {:.4}",
+            measure.per_event()
+        );
+    }
+}
+
+/// Ours, typed only. What holds today is the SSE layer's part: with one
+/// event per chunk it allocates nothing, so what the typed figure shows is
+/// the typed layer's (the escaped deltas' owned text, the hand fold).
+#[test]
+fn typed_allocations_ours_typed() {
+    typed_report("agent37-typed", |chunks, on_event| {
+        clients::ours_typed(chunks, on_event)
+    });
+    let turn = corpus::turn::turn_deltas();
+    let sse = chunked(&turn.corpus, Chunking::Writes);
+    assert_eq!(sse.events, turn.corpus.events);
+    assert_eq!(
+        sse.steady_allocations, 0,
+        "the SSE layer under the typed one: {} allocations over {} events",
+        sse.steady_allocations, sse.steady_events
+    );
+    // Where the typed layer's allocations go: `from_sse` alone, on deltas
+    // with and without a JSON escape.
+    let mut split = [(0u64, 0usize); 2];
+    chunked_into(&turn.corpus, Chunking::Writes, |event| {
+        if !EventKind::of_sse(&event).is_some_and(|k| k.class() == EventClass::Delta) {
+            return;
+        }
+        let before = allocations().0;
+        let parsed = ResponseEvent::from_sse(&event);
+        let spent = allocations().0 - before;
+        assert!(parsed.is_ok(), "{:?}", parsed.err());
+        drop(parsed);
+        let bucket = &mut split[usize::from(event.data().contains('\\'))];
+        bucket.0 += spent;
+        bucket.1 += 1;
+    });
+    for (bucket, (spent, deltas)) in ["plain", "escaped"].iter().zip(split) {
+        println!(
+            "| agent37-typed, from_sse only | {} | {bucket} deltas | {:.4} | | {deltas} deltas |",
+            turn.corpus.name,
+            spent as f64 / deltas as f64
+        );
+    }
+    assert_eq!(split[0].1 + split[1].1, turn.deltas);
+    assert_eq!(split[1].1, turn.escaped_deltas);
+    // `from_sse`'s documented promise: text with no escape is borrowed.
+    assert_eq!(split[0].0, 0, "allocations on plain deltas");
+}
+
+/// Ours, `ResponseStream`: typed, validated, folded. No bound yet (the
+/// target is at most 0.05 allocations per event); the figure is printed.
+#[test]
+fn typed_allocations_ours_response_stream() {
+    typed_report("agent37-response-stream", |chunks, on_event| {
+        clients::ours_stream(chunks, on_event)
+    });
 }

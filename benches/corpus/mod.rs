@@ -7,6 +7,8 @@
 
 use bytes::Bytes;
 
+pub mod turn;
+
 /// The criterion settings every bench uses. Each sample decodes megabytes,
 /// so few samples give tight intervals and a whole bench stays within a few
 /// minutes on a shared machine.
