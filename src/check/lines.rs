@@ -254,7 +254,20 @@ impl Lines {
                 rest = &rest[1..];
             }
         }
-        while let Some(at) = memchr2(b'\n', b'\r', rest) {
+        loop {
+            if self.current.len == 0 {
+                // A run of blank lines (LF only): one step, not one per line.
+                let blank = rest.iter().take_while(|&&b| b == b'\n').count();
+                if blank > 0 {
+                    self.in_block = false;
+                    self.current.number += blank as u64;
+                    self.current.start += blank as u64;
+                    rest = &rest[blank..];
+                }
+            }
+            let Some(at) = memchr2(b'\n', b'\r', rest) else {
+                break;
+            };
             self.current.extend(&rest[..at]);
             let mut used = at + 1;
             if rest[at] == b'\r' {

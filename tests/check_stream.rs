@@ -1,0 +1,137 @@
+//! `check` through its streaming path: large recordings of every shape are
+//! checked in memory bounded by the decoder limits plus the kept quotes,
+//! never in proportion to the recording; and the streaming API agrees with
+//! the in-memory one.
+
+use std::io::Read;
+
+use agent37_stream::check::{CheckOptions, Checker, check_bytes, check_reader};
+use bytes::Bytes;
+
+/// `len` bytes of `pattern` repeated, produced as they are read.
+struct Generated {
+    pattern: &'static [u8],
+    at: usize,
+    len: usize,
+}
+
+impl Read for Generated {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.len - self.at);
+        for (i, byte) in buf[..n].iter_mut().enumerate() {
+            *byte = self.pattern[(self.at + i) % self.pattern.len()];
+        }
+        self.at += n;
+        Ok(n)
+    }
+}
+
+const INPUT: usize = 8 << 20;
+const LIMIT: usize = 256 << 10;
+
+/// The most a checker may hold: the decoder's buffer (at most twice its
+/// limit, as a buffer grows by doubling, plus a chunk read), the few MiB of
+/// kept lines, and slack.
+const BOUND: usize = 2 * LIMIT + (64 << 10) + (4 << 20) + (256 << 10);
+
+/// Checks `len` bytes of `pattern` pushed 64 KiB at a time and returns the
+/// peak buffered bytes and the finding codes.
+fn peak(pattern: &'static [u8], len: usize) -> (usize, Vec<&'static str>) {
+    let options = CheckOptions::default().max_event_bytes(LIMIT);
+    let mut input = Generated {
+        pattern,
+        at: 0,
+        len,
+    };
+    let mut checker = Checker::new(&options);
+    let mut buf = vec![0; 64 << 10];
+    loop {
+        let n = input.read(&mut buf).expect("generated input");
+        if n == 0 {
+            break;
+        }
+        checker.push(Bytes::copy_from_slice(&buf[..n]));
+    }
+    let peak = checker.peak_buffered();
+    let report = checker.finish();
+    let mut codes: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    codes.dedup();
+    (peak, codes)
+}
+
+#[test]
+fn a_recording_with_no_line_end_is_held_up_to_the_limit_only() {
+    let (peak, codes) = peak(b"x", INPUT);
+    assert!(peak <= BOUND, "held {peak} bytes of {INPUT}");
+    assert_eq!(codes, ["event-too-large", "missing-terminal"]);
+}
+
+#[test]
+fn a_recording_of_line_ends_only_holds_next_to_nothing() {
+    for pattern in [&b"\n"[..], b"\r\n", b"\r"] {
+        let (peak, codes) = peak(pattern, INPUT);
+        assert!(peak <= 256 << 10, "held {peak} bytes");
+        assert_eq!(codes, ["missing-terminal"]);
+    }
+}
+
+#[test]
+fn many_events_keep_a_bounded_number_of_lines() {
+    let (peak, codes) = peak(
+        b"event: response.reasoning.delta\ndata: {\"text\":\"hm\"}\n\n",
+        INPUT,
+    );
+    assert!(peak <= BOUND, "held {peak} bytes of {INPUT}");
+    // The input ends inside an event.
+    assert_eq!(
+        codes,
+        ["missing-created", "incomplete-event", "missing-terminal"]
+    );
+}
+
+#[test]
+fn long_lines_of_one_long_event_hold_the_event_limit_only() {
+    let (peak, codes) = peak(b"data: 0123456789abcdef0123456789abcdef\n", INPUT);
+    assert!(peak <= BOUND, "held {peak} bytes of {INPUT}");
+    assert_eq!(
+        codes,
+        ["event-too-large", "missing-terminal"],
+        "the whole recording is one block, too large"
+    );
+}
+
+#[test]
+fn reader_and_bytes_agree_and_quote_a_cut_long_line() {
+    let mut recording = concat!(
+        "event: response.created\n",
+        "data: {\"id\":\"c91d2a7e84f04b6f9a3d5e1c0b87f4a2\",\"instance_id\":\"i\",\"session_id\":\"s\"}\n\n",
+        "data: ",
+    )
+    .as_bytes()
+    .to_vec();
+    recording.extend(std::iter::repeat_n(b'y', 300_000));
+    let from_bytes = check_bytes(&recording, &CheckOptions::default());
+    let from_reader =
+        check_reader(&recording[..], &CheckOptions::default().chunk_size(5)).expect("in memory");
+    assert_eq!(from_bytes, from_reader);
+    let entry = from_bytes.entry("long.sse");
+    let end = entry.diagnostics.last().expect("missing-terminal");
+    assert_eq!(
+        (end.code.as_str(), end.line, end.column),
+        ("missing-terminal", 4, 300_007)
+    );
+    let text = agent37_stream::check::human(&entry, &from_bytes.excerpts).to_string();
+    // Both quotes of the 300 006-character line are cut to a width.
+    assert!(text.starts_with("warning[incomplete-event]"), "{text}");
+    assert!(text.contains("\n4 | data: yyyyyyyy"), "{text}");
+    assert!(
+        text.contains("\n4 | …yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\n"),
+        "{text}"
+    );
+    let quotes = text.lines().filter(|line| line.starts_with("4 |"));
+    assert!(quotes.clone().count() == 2);
+    assert!(
+        quotes.clone().all(|line| line.chars().count() <= 106),
+        "{text}"
+    );
+}
