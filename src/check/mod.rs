@@ -238,13 +238,13 @@ impl Checker {
 
     /// Checks the next chunk of the recording.
     pub fn push(&mut self, chunk: Bytes) {
-        // The lines a finding may quote are read before the decoder can
-        // report a finding about them.
-        self.lines.feed(&chunk);
         let piece = self.chunk_size.unwrap_or(usize::MAX);
         let mut rest = chunk;
         while !rest.is_empty() {
             let next = rest.split_to(piece.min(rest.len()));
+            // The lines a finding may quote are read before the decoder can
+            // report a finding about them.
+            self.lines.feed(&next);
             let (lines, findings, excerpts) = (&self.lines, &mut self.findings, &mut self.excerpts);
             self.pipeline.push(next, &mut |finding: Finding| {
                 excerpts.push(lines.excerpt(finding.position));
