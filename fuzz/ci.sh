@@ -67,10 +67,10 @@ show() { # prints one reproducer
 
 stats() { # the final stats of one run, on one line
     local log=$1 done_line
-    done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)
-    [[ -n $done_line ]] || done_line=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+    done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 || true)
+    [[ -n $done_line ]] || done_line=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
     printf '%s |' "${done_line:-no progress line}"
-    grep -E '^stat::' "$log" | sed 's/^stat:://; s/:[[:space:]]*/=/' | tr '\n' ' '
+    { grep -E '^stat::' "$log" || true; } | sed 's/^stat:://; s/:[[:space:]]*/=/' | tr '\n' ' '
     echo
 }
 

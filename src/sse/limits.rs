@@ -156,8 +156,10 @@ mod tests {
 
     #[test]
     fn a_line_limit_assigned_directly_counts_as_set_on_its_own() {
-        let mut limits = Limits::default();
-        limits.max_line_bytes = 100;
+        let limits = Limits {
+            max_line_bytes: 100,
+            ..Limits::default()
+        };
         assert_eq!(limits.max_event_bytes(1 << 25).max_line_bytes, 100);
         assert_eq!(limits.max_event_bytes(50).max_line_bytes, 50);
     }
