@@ -135,3 +135,98 @@ fn reader_and_bytes_agree_and_quote_a_cut_long_line() {
         "{text}"
     );
 }
+
+mod quoted_lines {
+    use agent37_stream::check::{CheckOptions, check_bytes};
+    use proptest::prelude::*;
+
+    /// Each line of `bytes` with the offset where it starts, split the plain
+    /// way over the whole recording (the streaming checker must agree).
+    fn lines(bytes: &[u8]) -> Vec<(usize, &[u8])> {
+        let mut at = if bytes.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let mut lines = Vec::new();
+        loop {
+            match bytes[at..].iter().position(|&b| b == b'\n' || b == b'\r') {
+                None => {
+                    lines.push((at, &bytes[at..]));
+                    return lines;
+                }
+                Some(len) => {
+                    lines.push((at, &bytes[at..at + len]));
+                    let end = at + len;
+                    at = end
+                        + if bytes[end..].starts_with(b"\r\n") {
+                            2
+                        } else {
+                            1
+                        };
+                }
+            }
+        }
+    }
+
+    fn recording() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(&b"event: response.created\n"[..]),
+            Just(&b"data: {\"id\":\"c91d2a7e84f04b6f9a3d5e1c0b87f4a2\",\"instance_id\":\"i\",\"session_id\":\"s\"}\n"[..]),
+            Just(&b"event: response.tool_call.started\ndata: {\"tool\":\"t\"}\n"[..]),
+            Just(&b"event: response.completed\ndata: {\"output_text\":\"\",\"usage\":null}\n"[..]),
+            Just(&b"event: response.x\xC3\xA9\xFF\tz\n"[..]),
+            Just(&b"data: 0123456789012345678901234567890123456789012345678901234567890123456789"[..]),
+            Just(&b": comment\n"[..]),
+            Just(&b"\n"[..]),
+            Just(&b"\r\n"[..]),
+            Just(&b"\r"[..]),
+            Just(&b"\xEF\xBB\xBF"[..]),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        /// Every finding quotes exactly the line it points at, with the
+        /// column counted on that line, at any chunk size and limit.
+        #[test]
+        fn every_finding_quotes_its_own_line(
+            bytes in recording(),
+            chunk in 1..40usize,
+            limit in prop_oneof![Just(48usize), Just(100), Just(1 << 20)],
+        ) {
+            let options = CheckOptions::default().max_event_bytes(limit).chunk_size(chunk);
+            let report = check_bytes(&bytes, &options);
+            prop_assert_eq!(report.findings.len(), report.excerpts.len());
+            let lines = lines(&bytes);
+            for (finding, excerpt) in report.findings.iter().zip(&report.excerpts) {
+                let index = usize::try_from(finding.position.line - 1).expect("small");
+                let (start, line) = lines[index];
+                let into = usize::try_from(finding.position.offset).expect("small") - start;
+                let column = String::from_utf8_lossy(&line[..into.min(line.len())]).chars().count() as u64 + 1;
+                prop_assert_eq!(excerpt.column, column, "{:?}", finding);
+                let text = excerpt.text.as_deref().expect("recent lines are kept");
+                prop_assert_eq!(text, String::from_utf8_lossy(line), "{:?}", finding);
+                prop_assert!(!excerpt.cut && excerpt.skipped == 0);
+            }
+        }
+
+        /// Long lines keep a head and a tail: the same ones at any chunk size.
+        #[test]
+        fn quotes_of_long_lines_do_not_depend_on_chunking(
+            head in recording(),
+            long in 700..2000usize,
+            tail in recording(),
+            chunk in 1..97usize,
+            limit in prop_oneof![Just(1000usize), Just(1 << 20)],
+        ) {
+            let mut bytes = head;
+            bytes.extend_from_slice(b"data: ");
+            bytes.extend("é🚀x".chars().cycle().take(long).collect::<String>().bytes());
+            bytes.extend(tail);
+            let options = CheckOptions::default().max_event_bytes(limit);
+            let whole = check_bytes(&bytes, &options);
+            prop_assert_eq!(check_bytes(&bytes, &options.chunk_size(chunk)), whole);
+        }
+    }
+}

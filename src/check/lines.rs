@@ -89,14 +89,16 @@ impl Current {
         }
         let total = self.chars.total();
         if into >= self.len {
-            // The end of a line longer than its head: quote its tail.
-            let skip = self
-                .tail
+            // The end of a line longer than its head: quote its last
+            // `TAIL_BYTES` (however the line was chunked), from a character
+            // boundary.
+            let tail = &self.tail[self.tail.len().saturating_sub(TAIL_BYTES)..];
+            let skip = tail
                 .iter()
                 .take(3)
                 .take_while(|&&b| b & 0xC0 == 0x80)
                 .count();
-            let text = String::from_utf8_lossy(&self.tail[skip..]).into_owned();
+            let text = String::from_utf8_lossy(&tail[skip..]).into_owned();
             let shown = text.chars().count() as u64;
             return Excerpt {
                 column: total + 1,
@@ -213,6 +215,11 @@ impl Lines {
     /// Bytes held: the kept lines and the line being read.
     pub(crate) fn retained(&self) -> usize {
         self.kept_bytes + self.current.head.capacity() + self.current.tail.capacity()
+    }
+
+    /// The number of the line being read.
+    pub(crate) fn line(&self) -> u64 {
+        self.current.number
     }
 
     /// Where the recording read so far ends.

@@ -218,8 +218,7 @@ pub struct Checker {
     chunk_size: Option<usize>,
     pipeline: Pipeline,
     lines: Lines,
-    findings: Vec<Finding>,
-    excerpts: Vec<Excerpt>,
+    found: Found,
     peak: usize,
 }
 
@@ -230,8 +229,7 @@ impl Checker {
             chunk_size: options.chunk_size,
             pipeline: Pipeline::new(options),
             lines: Lines::new(options.limits.max_line_bytes),
-            findings: Vec::new(),
-            excerpts: Vec::new(),
+            found: Found::default(),
             peak: 0,
         }
     }
@@ -245,11 +243,9 @@ impl Checker {
             // The lines a finding may quote are read before the decoder can
             // report a finding about them.
             self.lines.feed(&next);
-            let (lines, findings, excerpts) = (&self.lines, &mut self.findings, &mut self.excerpts);
-            self.pipeline.push(next, &mut |finding: Finding| {
-                excerpts.push(lines.excerpt(finding.position));
-                findings.push(finding);
-            });
+            self.found.settle(&self.lines, false);
+            self.pipeline
+                .push(next, &mut |finding| self.found.record(&self.lines, finding));
             self.peak = self
                 .peak
                 .max(self.pipeline.buffered() + self.lines.retained());
@@ -265,16 +261,50 @@ impl Checker {
     /// Ends the recording and returns what was found.
     pub fn finish(mut self) -> Report {
         self.lines.finish();
-        let (lines, findings, excerpts) = (&self.lines, &mut self.findings, &mut self.excerpts);
-        self.pipeline.finish(&mut |finding: Finding| {
-            excerpts.push(lines.excerpt(finding.position));
-            findings.push(finding);
-        });
+        self.pipeline
+            .finish(&mut |finding| self.found.record(&self.lines, finding));
+        self.found.settle(&self.lines, true);
         Report {
             events: self.pipeline.events(),
-            findings: self.findings,
-            excerpts: self.excerpts,
+            findings: self.found.findings,
+            excerpts: self.found.excerpts,
         }
+    }
+}
+
+/// The findings so far, each with its excerpt.
+#[derive(Debug, Default)]
+struct Found {
+    findings: Vec<Finding>,
+    excerpts: Vec<Excerpt>,
+    /// Findings about the line still being read (a line over the limit is
+    /// reported before it ends): quoted once it has ended, whole.
+    pending: Vec<usize>,
+}
+
+impl Found {
+    fn record(&mut self, lines: &Lines, finding: Finding) {
+        if finding.position.line >= lines.line() {
+            self.pending.push(self.findings.len());
+            self.excerpts.push(Excerpt::default());
+        } else {
+            self.excerpts.push(lines.excerpt(finding.position));
+        }
+        self.findings.push(finding);
+    }
+
+    /// Quotes the pending findings whose line has ended (all of them at the
+    /// end of the recording).
+    fn settle(&mut self, lines: &Lines, end: bool) {
+        let (findings, excerpts) = (&self.findings, &mut self.excerpts);
+        self.pending.retain(|&index| {
+            let position = findings[index].position;
+            let ready = end || position.line < lines.line();
+            if ready {
+                excerpts[index] = lines.excerpt(position);
+            }
+            !ready
+        });
     }
 }
 
