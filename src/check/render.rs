@@ -32,11 +32,11 @@ pub(crate) const QUOTE_CONTEXT: usize = 30;
 /// let report = check_bytes(b"event: x\ndata: {}\n\n", &CheckOptions::default());
 /// let entry = report.entry("t.sse");
 /// let text = human(&entry, &report.excerpts).to_string();
-/// assert!(text.starts_with("error[missing-created]: first event is x, not response.created\n --> t.sse:1:1\n"));
+/// assert!(text.starts_with("warning[unknown-event]: unknown event \"x\"\n --> t.sse:1:1\n"));
 /// assert!(text.contains("1 | event: x\n  | ^^^^^^^^\n"));
 ///
 /// let colored = human(&entry, &report.excerpts).color(true).to_string();
-/// assert!(colored.starts_with("\x1b[1;31merror[missing-created]\x1b[0m"));
+/// assert!(colored.starts_with("\x1b[1;33mwarning[unknown-event]\x1b[0m"));
 /// ```
 pub fn human<'a>(entry: &'a FileEntry, excerpts: &'a [Excerpt]) -> Human<'a> {
     Human {
