@@ -65,8 +65,9 @@ use pipeline::Pipeline;
 pub struct CheckOptions {
     /// Strict mode: `unknown-event` is an error, not a warning.
     pub strict: bool,
-    /// Feed the decoder this many bytes at a time (all at once when `None`),
-    /// to reproduce chunk-boundary bugs. Findings must not depend on it.
+    /// Feed the decoder this many bytes at a time (each chunk as pushed, or
+    /// as read, when `None`), to reproduce chunk-boundary bugs. Findings must
+    /// not depend on it.
     pub chunk_size: Option<usize>,
     /// The decoder's size limits; an event over them is `event-too-large`.
     pub limits: Limits,
