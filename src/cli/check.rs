@@ -51,11 +51,13 @@ pub enum Color {
 }
 
 impl Color {
-    fn enabled(self, terminal: bool) -> bool {
+    /// Whether to colour output going to a terminal (or not), given the
+    /// value of `NO_COLOR`, which only an empty value leaves unset.
+    fn enabled(self, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
         match self {
             Color::Always => true,
             Color::Never => false,
-            Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            Color::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
         }
     }
 }
@@ -86,7 +88,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
     };
     let options = options(&args);
     let stdout = io::stdout();
-    let color = args.color.enabled(stdout.is_terminal());
+    let color = args.color.enabled(
+        stdout.is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let mut out = io::BufWriter::new(stdout.lock());
     let mut document = Document::default();
     let mut trouble = false;
@@ -231,4 +236,20 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Color;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn auto_colours_a_terminal_unless_no_color_is_set() {
+        assert!(Color::Auto.enabled(true, None));
+        assert!(Color::Auto.enabled(true, Some(OsStr::new(""))));
+        assert!(!Color::Auto.enabled(true, Some(OsStr::new("1"))));
+        assert!(!Color::Auto.enabled(false, None));
+        assert!(Color::Always.enabled(false, Some(OsStr::new("1"))));
+        assert!(!Color::Never.enabled(true, None));
+    }
 }
