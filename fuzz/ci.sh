@@ -8,6 +8,10 @@
 # out-of-memory input, after printing each reproducer: its path, its bytes
 # in hex and in base64, and the command that replays it.
 #
+# libFuzzer's progress (thousands of lines a minute) goes to
+# fuzz/logs/<target>.log; the output shows each target's final stats in one
+# line, and the end of its log when it fails.
+#
 # cargo fuzz needs nightly compiler flags: the nightly toolchain is used
 # when installed, otherwise the stable one with RUSTC_BOOTSTRAP=1 (which
 # unlocks those flags on a stable compiler, for this build only).
@@ -33,7 +37,12 @@ fi
 targets=${FUZZ_TARGETS:-$("${fuzz[@]}" list)}
 ./seed.sh
 
-"${fuzz[@]}" build
+mkdir -p logs
+if ! "${fuzz[@]}" build >logs/build.log 2>&1; then
+    tail -n 60 logs/build.log
+    echo "fuzz/ci.sh: building the targets failed (fuzz/logs/build.log)" >&2
+    exit 1
+fi
 
 # The options for each target: its dictionary and the largest input worth
 # trying (the SSE targets get room for a few events past the limits).
@@ -56,17 +65,30 @@ show() { # prints one reproducer
     echo "replay: (cd fuzz && cargo +nightly fuzz run $target $file)"
 }
 
+stats() { # the final stats of one run, on one line
+    local log=$1 done_line
+    done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 || true)
+    [[ -n $done_line ]] || done_line=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
+    printf '%s |' "${done_line:-no progress line}"
+    { grep -E '^stat::' "$log" || true; } | sed 's/^stat:://; s/:[[:space:]]*/=/' | tr '\n' ' '
+    echo
+}
+
 failed=()
 for target in $targets; do
     mkdir -p "artifacts/$target" "corpus/$target"
     before=$(find "artifacts/$target" -type f | sort)
-    echo "==== fuzz/ci.sh: $target for ${seconds}s"
+    log="logs/$target.log"
+    echo "==== fuzz/ci.sh: $target for ${seconds}s (progress: fuzz/$log)"
     # shellcheck disable=SC2046 # the options are words on purpose
     if ! "${fuzz[@]}" run "$target" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 $(options "$target"); then
+        -print_final_stats=1 $(options "$target") >"$log" 2>&1; then
         failed+=("$target")
+        echo "---- the end of fuzz/$log:"
+        tail -n 40 "$log"
     fi
+    echo "$target: $(stats "$log")"
     after=$(find "artifacts/$target" -type f | sort)
     new=$(comm -13 <(echo "$before") <(echo "$after") | sed '/^$/d')
     for file in $new; do show "$file" "$target"; done

@@ -28,6 +28,20 @@ enum Command {
     /// Serve recordings as a local agent37 gateway (for client tests).
     #[cfg(feature = "serve")]
     Serve(cli::serve::ServeArgs),
+    /// Serve recordings as a local agent37 gateway (not in this build: it
+    /// needs the `serve` feature).
+    #[cfg(not(feature = "serve"))]
+    #[command(disable_help_flag = true)]
+    Serve(NoServe),
+}
+
+/// `serve` in a build without it: whatever follows is accepted, so the
+/// message says how to get it rather than what is wrong with the arguments.
+#[cfg(not(feature = "serve"))]
+#[derive(Debug, clap::Args)]
+struct NoServe {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    _args: Vec<std::ffi::OsString>,
 }
 
 fn main() -> ExitCode {
@@ -46,5 +60,14 @@ fn main() -> ExitCode {
         Command::Ask(a) => cli::ask::run(a),
         #[cfg(feature = "serve")]
         Command::Serve(a) => cli::serve::run(a),
+        #[cfg(not(feature = "serve"))]
+        Command::Serve(_) => {
+            eprintln!(
+                "agent37-stream serve: this build has no `serve`; \
+                 rebuild with `cargo install agent37-stream --features serve` \
+                 (or `cargo build --features serve`)"
+            );
+            ExitCode::from(2)
+        }
     }
 }

@@ -535,10 +535,13 @@ fn typed_allocations_ours_typed() {
     let turn = corpus::turn::turn_deltas();
     let sse = chunked(&turn.corpus, Chunking::Writes);
     assert_eq!(sse.events, turn.corpus.events);
-    assert_eq!(
-        sse.steady_allocations, 0,
+    // Nothing per event: a buffer's first share or the odd long value
+    // (SIMD-checked text keeps a small shared handle) at most.
+    assert!(
+        sse.steady_allocations * 1000 <= sse.steady_events as u64,
         "the SSE layer under the typed one: {} allocations over {} events",
-        sse.steady_allocations, sse.steady_events
+        sse.steady_allocations,
+        sse.steady_events
     );
     // Where the typed layer's allocations go: `from_sse` alone, on deltas
     // with and without a JSON escape.

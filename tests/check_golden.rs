@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use agent37_stream::check::json::Document;
-use agent37_stream::check::{CheckOptions, Report, Source, check_bytes};
+use agent37_stream::check::{CheckOptions, Report, check_bytes};
 use agent37_stream::protocol::rules::{Rule, Severity};
 
 const GROUPS: [&str; 2] = ["valid", "invalid"];
@@ -92,7 +92,7 @@ fn sidecar_options(path: &Path) -> CheckOptions {
 
 fn document(recording: &Recording, report: &Report) -> Document {
     let mut document = Document::default();
-    document.push(report.entry(recording.path.clone(), &Source::new(&recording.bytes)));
+    document.push(report.entry(recording.path.clone()));
     document
 }
 

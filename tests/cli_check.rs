@@ -269,3 +269,145 @@ fn usage_errors_exit_2() {
     assert_eq!(status(&check(&["--format", "xml", "x.sse"])), 2);
     assert_eq!(status(&check(&["--chunk-size", "0", "x.sse"])), 2);
 }
+
+fn check_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agent37-stream"))
+        .arg("check")
+        .args(args)
+        .current_dir(root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run agent37-stream");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_vec();
+    // Written from a thread: check reads while it writes its output.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().expect("wait");
+    writer.join().expect("writer").expect("write stdin");
+    output
+}
+
+#[test]
+fn dash_reads_the_recording_from_standard_input() {
+    let path = "testdata/recordings/invalid/missing-created.sse";
+    let bytes = fs::read(root().join(path)).expect("recording");
+    let from_stdin = check_stdin(&["--format", "json", "-"], &bytes);
+    let (code, from_file) = json(&[path]);
+    assert_eq!(status(&from_stdin), code);
+    let mut from_stdin: Value = serde_json::from_slice(&from_stdin.stdout).expect("JSON");
+    assert_eq!(from_stdin["files"][0]["path"], "<stdin>");
+    from_stdin["files"][0]["path"] = Value::from(path);
+    assert_eq!(from_stdin, from_file);
+
+    let human = check_stdin(&["-"], &bytes);
+    assert!(
+        stdout(&human).contains(" --> <stdin>:1:1\n"),
+        "{}",
+        stdout(&human)
+    );
+}
+
+#[test]
+fn a_directory_without_recordings_exits_2_and_says_so() {
+    let dir = std::env::temp_dir().join(format!("agent37-no-recordings-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("temp dir");
+    fs::write(dir.join("notes.txt"), "not a recording").expect("write");
+    let output = check(&[dir.to_str().expect("UTF-8 path")]);
+    fs::remove_dir_all(&dir).expect("clean up");
+    assert_eq!(status(&output), 2);
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no recordings (`*.sse` files)"), "{stderr}");
+}
+
+#[test]
+fn a_closed_stdout_ends_check_quietly() {
+    use std::io::{BufRead, BufReader};
+    // Far more output than a pipe buffers, so check is still writing when
+    // the reader goes away.
+    let mut args = vec!["check".to_owned()];
+    args.extend(std::iter::repeat_n(
+        "testdata/recordings/invalid".to_owned(),
+        40,
+    ));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agent37-stream"))
+        .args(&args)
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run agent37-stream");
+    let mut first = String::new();
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    reader.read_line(&mut first).expect("first line");
+    assert!(first.starts_with("error["), "{first}");
+    drop(reader);
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    // The findings checked so far fail the check; the closed pipe is no trouble.
+    assert_eq!(status(&output), 1);
+}
+
+#[test]
+fn color_is_asked_for_or_refused_and_off_in_a_pipe_by_default() {
+    let path = "testdata/recordings/invalid/missing-created.sse";
+    let always = stdout(&check(&["--color", "always", path]));
+    assert!(
+        always.starts_with("\x1b[1;31merror[missing-created]\x1b[0m\x1b[1m: "),
+        "{always:?}"
+    );
+    assert!(always.contains("\x1b[1;31m^^^^"), "{always:?}");
+    let never = stdout(&check(&["--color", "never", path]));
+    let auto = stdout(&check(&[path]));
+    assert!(!never.contains('\x1b') && !auto.contains('\x1b'));
+    assert_eq!(never, auto);
+    // NO_COLOR turns `auto` off; an explicit `always` wins over it.
+    let forced = Command::new(env!("CARGO_BIN_EXE_agent37-stream"))
+        .args(["check", "--color", "always", path])
+        .env("NO_COLOR", "1")
+        .current_dir(root())
+        .output()
+        .expect("run");
+    assert_eq!(stdout(&forced), always);
+    let warning = stdout(&check(&[
+        "--color",
+        "always",
+        "testdata/recordings/invalid/unknown-event.sse",
+    ]));
+    assert!(warning.starts_with("\x1b[1;33mwarning["), "{warning:?}");
+    assert_eq!(status(&check(&["--color", "sometimes", path])), 2);
+}
+
+/// A turn whose one delta is a single `data` line of `len` bytes.
+fn turn_with_a_long_line(len: usize) -> Vec<u8> {
+    let text = "x".repeat(len);
+    format!(
+        concat!(
+            "event: response.created\n",
+            "data: {{\"id\":\"c91d2a7e84f04b6f9a3d5e1c0b87f4a2\",\"instance_id\":\"i\",\"session_id\":\"s\"}}\n\n",
+            "event: response.output_text.delta\ndata: {{\"text\":\"{text}\"}}\n\n",
+            "event: response.completed\ndata: {{\"output_text\":\"{text}\",\"usage\":null}}\n\n",
+        ),
+        text = text
+    )
+    .into_bytes()
+}
+
+#[test]
+fn raising_max_event_bytes_raises_the_line_limit() {
+    let turn = turn_with_a_long_line(20 << 20);
+    let default = check_stdin(&["--format", "json", "-"], &turn);
+    assert_eq!(status(&default), 1);
+    assert!(stdout(&default).contains("event-too-large"));
+    let raised = check_stdin(&["--max-event-bytes", "33554432", "-"], &turn);
+    assert_eq!(
+        stdout(&raised),
+        "checked 1 file: 0 errors, 0 warnings\n",
+        "{}",
+        String::from_utf8_lossy(&raised.stderr)
+    );
+    assert_eq!(status(&raised), 0);
+}

@@ -114,3 +114,52 @@ fn usage_and_io_errors_exit_2() {
     assert_eq!(decode(&["--chunk-size", "0"], b"").status.code(), Some(2));
     assert_eq!(decode(&["--bogus"], b"").status.code(), Some(2));
 }
+
+#[test]
+fn a_discarded_unterminated_last_event_is_reported_on_stderr() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/conformance/real/anthropic-basic-response.sse"
+    );
+    let output = decode(&[path], b"");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(lines(&output).len(), 8);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("anthropic-basic-response.sse: the stream ends inside an event")
+            && stderr.contains("49 bytes from line 25 (byte 997) discarded"),
+        "{stderr}"
+    );
+
+    let output = decode(&[], b"data: 1\n\ndata: 2\ndata: 3");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(lines(&output).len(), 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("<stdin>: the stream ends inside an event")
+            && stderr.contains("from line 3 (byte 9)"),
+        "{stderr}"
+    );
+    // A stream that ends cleanly gets no such line.
+    assert!(decode(&[], b"data: 1\n\n").stderr.is_empty());
+}
+
+#[test]
+fn raising_max_event_bytes_raises_the_line_limit() {
+    let mut stream = b"data: ".to_vec();
+    stream.extend(std::iter::repeat_n(b'x', 20 << 20));
+    stream.extend_from_slice(b"\n\n");
+    let default = decode(&[], &stream);
+    assert_eq!(default.status.code(), Some(1));
+    assert!(lines(&default).is_empty());
+    let raised = decode(&["--max-event-bytes", "33554432"], &stream);
+    assert_eq!(
+        raised.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&raised.stderr)
+    );
+    let events = lines(&raised);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["data"].as_str().map(str::len), Some(20 << 20));
+}

@@ -23,6 +23,9 @@ impl Server {
             .bind(([127, 0, 0, 1], 0).into())
             .await
             .expect("bind");
+        // With the `client` feature, reqwest has TLS but no provider of its own.
+        #[cfg(feature = "client")]
+        agent37_stream::client::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(STEP)
             .build()

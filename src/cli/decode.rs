@@ -16,6 +16,7 @@ pub struct DecodeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub chunk_size: Option<u64>,
     /// Largest event accepted, in bytes; a larger one is reported and skipped.
+    /// The longest line accepted follows it, up or down.
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_EVENT_BYTES)]
     pub max_event_bytes: usize,
     /// The stream to decode; `-` or nothing reads standard input.
@@ -32,7 +33,8 @@ struct Line<'a> {
 }
 
 /// Runs `decode`: exit 0 when the stream decoded, 1 when an event broke a
-/// limit, 2 when the input could not be read.
+/// limit, 2 when the input could not be read. An unterminated last event,
+/// discarded by the SSE rules, is reported on stderr (exit status unchanged).
 pub fn run(args: DecodeArgs) -> ExitCode {
     let (name, mut input): (String, Box<dyn Read>) = match &args.file {
         Some(path) if path.as_os_str() != "-" => match std::fs::File::open(path) {
@@ -89,6 +91,15 @@ pub fn run(args: DecodeArgs) -> ExitCode {
     }
     if let Err(error) = out.flush() {
         return write_failed(error);
+    }
+    // The SSE rules drop an unterminated last event without a word; say so,
+    // or a reader counting events thinks one was lost. It is no failure.
+    if let Some(incomplete) = decoder.incomplete() {
+        eprintln!(
+            "agent37-stream decode: {name}: the stream ends inside an event (no blank line \
+             after it): {} bytes from {} discarded",
+            incomplete.bytes, incomplete.position
+        );
     }
     ExitCode::from(u8::from(failed))
 }

@@ -170,6 +170,13 @@ impl ChunkDecoder {
     pub fn limits(&self) -> Limits {
         self.parser.limits()
     }
+
+    /// Bytes held: pushed chunks not yet parsed, and the carry buffer's
+    /// capacity. The limits bound the carry buffer whatever the input; the
+    /// chunks are what the caller pushed and has not yet taken events from.
+    pub fn buffered_len(&self) -> usize {
+        self.carry.capacity() + self.chunks.iter().map(Bytes::len).sum::<usize>()
+    }
 }
 
 impl Default for ChunkDecoder {

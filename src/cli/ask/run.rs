@@ -3,7 +3,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use agent37_stream::check::{self, CheckOptions, Source};
+use agent37_stream::check::{self, CheckOptions};
 use std::pin::Pin;
 
 use agent37_stream::client::{Client, ClientError, TurnStream};
@@ -117,14 +117,13 @@ async fn follow(client: &Client, request: CreateResponse, args: &AskArgs) -> Exi
     match &recorded {
         Some(bytes) => {
             let report = check::check_bytes(bytes, &CheckOptions::default());
-            let source = Source::new(bytes);
             let label = args
                 .record
                 .as_ref()
                 .map_or_else(|| "<stream>".to_owned(), |path| path.display().to_string());
-            let entry = report.entry(label, &source);
+            let entry = report.entry(label);
             if !entry.diagnostics.is_empty() {
-                eprint!("{}", check::human(&entry, &source));
+                eprint!("{}", check::human(&entry, &report.excerpts));
             }
             broke_contract |= report.errors() > 0;
         }
