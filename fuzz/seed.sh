@@ -72,6 +72,17 @@ printf '{"input":"\\u00e9\\ud83d\\ude00","metadata":null,"stream":null}' >"$requ
 for file in "$requests"/*; do seed request "" "$file"; done
 rm -rf "$requests"
 
+# Delta payloads and text bodies, plain and with every kind of escape.
+deltas=$(mktemp -d)
+printf '{"text":"plain words"}' >"$deltas/plain"
+printf '{"text":"a\\n\\"b\\" \\u00e9 \\ud83d\\ude42 \\/\\t"}' >"$deltas/escapes"
+printf 'line\\nbreak \\u00E9' >"$deltas/body"
+printf '{"text":"\\ud83d"}' >"$deltas/lone-surrogate"
+printf '{ "text" : "spaced" }' >"$deltas/spaced"
+printf '{"text":"x","extra":1}' >"$deltas/extra"
+for file in "$deltas"/*; do seed delta_fast_path "" "$file"; done
+rm -rf "$deltas"
+
 for dir in "$corpus"/*/; do
     echo "seed.sh: $(find "$dir" -type f | wc -l) files in $dir"
 done

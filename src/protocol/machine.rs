@@ -24,7 +24,7 @@
 //! | `missing-terminal` | the end of the stream (the position given to [`Validator::finish`]), no index |
 //! | `incomplete-event` | the discarded bytes at the end ([`Finding::incomplete_event`]), no index |
 //! | `event-too-large` | the oversized event's block ([`Finding::event_too_large`]) |
-//! | `replay-diverged` | the replayed event that differs ([`ReplayGuard`](super::fold::ReplayGuard)) |
+//! | `replay-diverged` | the replayed event that differs ([`ReplayGuard`](super::replay::ReplayGuard)) |
 //!
 //! # Example: parse → validate → fold
 //!
@@ -254,12 +254,11 @@ impl TextDigest {
 
 /// The ordering state machine of `PROTOCOL.md` §3.
 ///
-/// Feed it every dispatched event in order with [`push`](Self::push) (or
-/// [`parse_and_push`](Self::parse_and_push) /
-/// [`push_parsed`](Self::push_parsed) when the typed event is wanted too),
-/// then call [`finish`](Self::finish) at the end of the stream. Each call
-/// returns the findings it made, an empty `Vec` (no allocation) when there
-/// are none; see the [module docs](self) for where each points.
+/// Feed it every dispatched event in order with [`push`](Self::push), which
+/// parses the event and gives back the typed event with the findings it
+/// made (an empty `Vec`, no allocation, when there are none), then call
+/// [`finish`](Self::finish) at the end of the stream; see the
+/// [module docs](self) for where each finding points.
 ///
 /// Ordering follows event names, not payloads: a `response.completed` with a
 /// broken payload still ends the stream, and a tool event whose payload is

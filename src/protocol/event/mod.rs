@@ -355,6 +355,19 @@ impl<'de> Deserialize<'de> for ResponseEvent {
     }
 }
 
+/// Both readers of a delta's payload: the fast path's result, then the
+/// general reader's. They must always be equal; the `delta_fast_path` fuzz
+/// target holds them to it. Not part of the API.
+#[doc(hidden)]
+pub fn __delta_readers(
+    data: &Utf8Bytes,
+) -> (
+    Result<TextDelta, PayloadErrors>,
+    Result<TextDelta, PayloadErrors>,
+) {
+    (fast::text_delta(data), fast::general(data))
+}
+
 /// The `tool` of a tool event whose payload is otherwise broken, so the
 /// ordering rules can still pair the call (and not report a cascade).
 pub(crate) fn lenient_tool_name(data: &Utf8Bytes) -> Option<Utf8Bytes> {
