@@ -269,6 +269,22 @@ where
                 return Poll::Ready(None);
             }
             match this.pipeline.next_step() {
+                // The common case, straight out: no queue to pass through.
+                Some(Step::New {
+                    index,
+                    position,
+                    id,
+                    event: Ok(event),
+                    findings,
+                }) if findings.is_empty() => {
+                    this.done |= this.pipeline.is_terminated();
+                    return Poll::Ready(Some(Ok(StreamEvent {
+                        event,
+                        index,
+                        position,
+                        id,
+                    })));
+                }
                 Some(step) => {
                     this.record(step);
                     continue;

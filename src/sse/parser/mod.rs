@@ -45,6 +45,41 @@ impl Buffer for Bytes {
     }
 }
 
+/// The last few distinct event types, most recent first.
+#[derive(Debug, Default)]
+struct TypeCache {
+    types: Vec<Utf8Bytes>,
+}
+
+impl TypeCache {
+    const SIZE: usize = 8;
+
+    /// The type whose bytes are `name`: a shared copy from the cache, or a
+    /// new one (checked, invalid sequences replaced) that joins it.
+    #[inline]
+    fn get(&mut self, name: &[u8]) -> Utf8Bytes {
+        match self.types.iter().position(|t| t.as_bytes() == name) {
+            Some(0) => self.types[0].clone(),
+            Some(at) => {
+                // Most recent first: the next event of this type finds it sooner.
+                self.types[..=at].rotate_right(1);
+                self.types[0].clone()
+            }
+            None => self.insert(name),
+        }
+    }
+
+    #[cold]
+    fn insert(&mut self, name: &[u8]) -> Utf8Bytes {
+        let text = Utf8Bytes::copy_lossy(name);
+        if self.types.len() == Self::SIZE {
+            self.types.pop();
+        }
+        self.types.insert(0, text.clone());
+        text
+    }
+}
+
 /// Bytes discarded at the end of a stream because no blank line ended them.
 ///
 /// The WHATWG rules drop an unterminated last event silently; a conformance
@@ -107,6 +142,10 @@ pub(crate) struct Parser {
     /// The values of the current block's `data` lines when it has two or
     /// more ([`Data::Lines`]). Kept from block to block for its capacity.
     data_lines: Vec<Span>,
+    /// The event types seen lately, each checked once and held in a buffer
+    /// of its own: a stream names few types, so most events find theirs
+    /// here and cost a comparison, no check and no share of the chunk.
+    types: TypeCache,
     last_id: Utf8Bytes,
     retry: Option<u64>,
     /// Stream offset of `buf[0]`.
@@ -132,6 +171,7 @@ impl Parser {
             block: Block::default(),
             pending_id: None,
             data_lines: Vec::new(),
+            types: TypeCache::default(),
             last_id: Utf8Bytes::new(),
             retry: None,
             base: 0,
@@ -540,7 +580,9 @@ impl Parser {
         if let Some(span) = id {
             self.last_id = text(span);
         }
-        let event_type = event_type.filter(|(s, e)| s < e).map(text);
+        let event_type = event_type
+            .filter(|(s, e)| s < e)
+            .map(|(s, e)| self.types.get(&block_bytes[s..e]));
         let data = match data {
             Data::One((s, e)) => {
                 // Narrow the block to its data instead of slicing it: no
