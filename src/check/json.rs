@@ -11,6 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::rules::{Rule, Severity};
+
 /// The whole output of one `check` run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
@@ -34,10 +36,10 @@ pub struct FileEntry {
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
-    /// The stable rule code of `PROTOCOL.md` §5, e.g. `missing-created`.
-    pub code: String,
+    /// The stable rule code, e.g. `missing-created`.
+    pub code: Rule,
     /// `error` or `warning`.
-    pub severity: String,
+    pub severity: Severity,
     /// What is wrong, for a human.
     pub message: String,
     /// 1-based line where the event's block starts (for findings about the
@@ -67,16 +69,14 @@ impl Document {
     pub fn push(&mut self, entry: FileEntry) {
         self.summary.files += 1;
         for diagnostic in &entry.diagnostics {
-            match diagnostic.severity.as_str() {
-                ERROR => self.summary.errors += 1,
-                _ => self.summary.warnings += 1,
+            match diagnostic.severity {
+                Severity::Error => self.summary.errors += 1,
+                Severity::Warning => self.summary.warnings += 1,
             }
         }
         self.files.push(entry);
     }
 }
 
-/// The `severity` string of an error.
-pub const ERROR: &str = "error";
 /// The `severity` string of a warning.
 pub const WARNING: &str = "warning";

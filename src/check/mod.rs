@@ -141,8 +141,8 @@ impl Report {
                 .iter()
                 .enumerate()
                 .map(|(index, finding)| json::Diagnostic {
-                    code: finding.rule.as_str().to_owned(),
-                    severity: finding.severity.as_str().to_owned(),
+                    code: finding.rule,
+                    severity: finding.severity,
                     message: finding.message.clone(),
                     line: finding.position.line,
                     column: self.excerpts.get(index).map_or(1, |e| e.column),
@@ -373,7 +373,7 @@ mod tests {
             .entry("t.sse")
             .diagnostics
             .into_iter()
-            .map(|d| (d.code, d.line, d.column, d.event_index))
+            .map(|d| (d.code.to_string(), d.line, d.column, d.event_index))
             .collect()
     }
 

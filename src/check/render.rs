@@ -13,7 +13,8 @@
 use std::fmt;
 
 use super::Excerpt;
-use super::json::{Diagnostic, ERROR, FileEntry, Summary};
+use super::json::{Diagnostic, FileEntry, Summary};
+use crate::protocol::rules::Severity;
 
 /// Most characters of a line quoted; longer lines are cut around the column.
 pub(crate) const QUOTE_WIDTH: usize = 100;
@@ -125,7 +126,7 @@ fn write_diagnostic(
         reset,
         ..
     } = *p;
-    let severity = if d.severity == ERROR {
+    let severity = if d.severity == Severity::Error {
         p.error
     } else {
         p.warning
@@ -241,11 +242,12 @@ fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::rules::Rule;
 
     fn diagnostic(line: u64, column: u64, event_index: Option<usize>) -> Diagnostic {
         Diagnostic {
-            code: "missing-terminal".into(),
-            severity: "error".into(),
+            code: Rule::MissingTerminal,
+            severity: Severity::Error,
             message: "the stream ends with no terminal event".into(),
             line,
             column,
@@ -350,7 +352,7 @@ mod tests {
             path: "x.sse".into(),
             events: 0,
             diagnostics: vec![Diagnostic {
-                severity: "warning".into(),
+                severity: Severity::Warning,
                 ..diagnostic(1, 1, None)
             }],
         };

@@ -18,11 +18,11 @@
 //! ```
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use super::error::ErrorCode;
+use super::wire::wire_enum;
 
 /// The agent every turn runs today, and the default of [`Response::agent`].
 pub const DEFAULT_AGENT: &str = "hermes";
@@ -64,68 +64,30 @@ impl Response {
     }
 }
 
-/// The status of a turn: `in_progress`, then exactly one terminal status.
-///
-/// ```
-/// use agent37_stream::protocol::response::Status;
-///
-/// let status: Status = "failed".parse().unwrap();
-/// assert!(status.is_terminal());
-/// assert_eq!(status.to_string(), "failed");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Status {
-    /// The turn is running.
-    InProgress,
-    /// The turn finished and `output_text` holds the answer.
-    Completed,
-    /// The turn ended on an error; `error` says why.
-    Failed,
-    /// The turn was stopped by a cancel request.
-    Cancelled,
+wire_enum! {
+    /// The status of a turn: `in_progress`, then exactly one terminal status.
+    ///
+    /// ```
+    /// use agent37_stream::protocol::response::Status;
+    ///
+    /// let status: Status = "failed".parse().unwrap();
+    /// assert!(status.is_terminal());
+    /// assert_eq!(status.to_string(), "failed");
+    /// ```
+    #[non_exhaustive]
+    pub enum Status {
+        error UnknownStatus("a response status");
+        InProgress = "in_progress", "the turn is running";
+        Completed = "completed", "the turn finished and `output_text` holds the answer";
+        Failed = "failed", "the turn ended on an error; `error` says why";
+        Cancelled = "cancelled", "the turn was stopped by a cancel request";
+    }
 }
 
 impl Status {
-    /// The wire name (`in_progress`, `completed`, `failed`, `cancelled`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Status::InProgress => "in_progress",
-            Status::Completed => "completed",
-            Status::Failed => "failed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
     /// Whether the status is final (anything but `in_progress`).
     pub const fn is_terminal(self) -> bool {
         !matches!(self, Status::InProgress)
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A status name that is not one of the four documented ones.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown response status `{0}`")]
-pub struct UnknownStatus(pub String);
-
-impl FromStr for Status {
-    type Err = UnknownStatus;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "in_progress" => Ok(Status::InProgress),
-            "completed" => Ok(Status::Completed),
-            "failed" => Ok(Status::Failed),
-            "cancelled" => Ok(Status::Cancelled),
-            other => Err(UnknownStatus(other.to_owned())),
-        }
     }
 }
 

@@ -91,7 +91,7 @@ macro_rules! wire_enum {
 
         #[doc = concat!("A name that is not ", $what, ".")]
         #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-        #[error("unknown {what}: `{0}`", what = $what)]
+        #[error("`{0}` is not {what}", what = $what)]
         pub struct $error(pub String);
 
         impl std::str::FromStr for $name {
@@ -118,7 +118,7 @@ macro_rules! wire_enum {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
                 Self::from_wire(&name).ok_or_else(|| {
-                    serde::de::Error::custom(format_args!("unknown {}: `{}`", $what, name))
+                    serde::de::Error::custom(format_args!("`{}` is not {}", name, $what))
                 })
             }
         }
