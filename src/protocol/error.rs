@@ -35,59 +35,111 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-/// The stable, machine-readable `error.code` of either envelope.
-///
-/// Unknown codes are kept exactly as they came in [`ErrorCode::Other`]; parsing
-/// never fails. Build one with [`ErrorCode::from`] or [`str::parse`] rather than
-/// writing `Other(..)` by hand, so that a known code gets its own variant.
-/// Equality and hashing compare [`ErrorCode::as_str`], so a hand-made
-/// `Other("rate_limited")` still equals [`ErrorCode::RateLimited`].
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum ErrorCode {
+/// Declares [`ErrorCode`] from one table: each row's variant, wire code,
+/// envelope and documented HTTP status.
+macro_rules! error_codes {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $wire:literal, $envelope:ident, $status:expr;
+    )+) => {
+        /// The stable, machine-readable `error.code` of either envelope.
+        ///
+        /// Unknown codes are kept exactly as they came in [`ErrorCode::Other`]; parsing
+        /// never fails. Build one with [`ErrorCode::from`] or [`str::parse`] rather than
+        /// writing `Other(..)` by hand, so that a known code gets its own variant.
+        /// Equality and hashing compare [`ErrorCode::as_str`], so a hand-made
+        /// `Other("rate_limited")` still equals [`ErrorCode::RateLimited`].
+        #[derive(Debug, Clone)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)+
+            /// A code neither vocabulary documents, kept exactly as received.
+            Other(String),
+        }
+
+        impl ErrorCode {
+            /// The code as it appears on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(ErrorCode::$variant => $wire,)+
+                    ErrorCode::Other(code) => code,
+                }
+            }
+
+            /// The code's variant when it is a known one, without allocating.
+            fn known(code: &str) -> Option<ErrorCode> {
+                Some(match code {
+                    $($wire => ErrorCode::$variant,)+
+                    _ => return None,
+                })
+            }
+
+            /// Which envelope's vocabulary documents this code; `None` for [`ErrorCode::Other`].
+            pub fn envelope(&self) -> Option<Envelope> {
+                match self {
+                    $(ErrorCode::$variant => Some(Envelope::$envelope),)+
+                    ErrorCode::Other(_) => None,
+                }
+            }
+
+            /// The HTTP status the documentation gives this code.
+            ///
+            /// The gateway table names a status per code. The Agents SDK documents its
+            /// statuses and codes in two separate tables; a code gets the status whose
+            /// description matches it. `sandbox_error` (500 or 503) and `budget_exceeded`
+            /// (no status documented) have none, nor has [`ErrorCode::Other`].
+            pub fn http_status(&self) -> Option<u16> {
+                match self {
+                    $(ErrorCode::$variant => $status,)+
+                    ErrorCode::Other(_) => None,
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     // Gateway / hosting API.
     /// `invalid_api_key` (401): missing, malformed or revoked key.
-    InvalidApiKey,
+    InvalidApiKey = "invalid_api_key", Gateway, Some(401);
     /// `insufficient_balance` (402): the balance cannot cover this. Billing.
-    InsufficientBalance,
+    InsufficientBalance = "insufficient_balance", Gateway, Some(402);
     /// `instance_cap_reached` (402): the instance hit its managed-usage cap. Billing.
-    InstanceCapReached,
+    InstanceCapReached = "instance_cap_reached", Gateway, Some(402);
     /// `instance_not_found` (404): no instance with that id on the account.
-    InstanceNotFound,
+    InstanceNotFound = "instance_not_found", Gateway, Some(404);
     /// `session_not_found` (404): unknown `session_id`.
-    SessionNotFound,
+    SessionNotFound = "session_not_found", Gateway, Some(404);
     /// `instance_not_running` (409): wait for the instance to run, then retry.
-    InstanceNotRunning,
+    InstanceNotRunning = "instance_not_running", Gateway, Some(409);
     /// `session_busy` (409): a response is already running on this session.
-    SessionBusy,
+    SessionBusy = "session_busy", Gateway, Some(409);
     /// `payload_too_large` (413): the request body is over the size limit.
-    PayloadTooLarge,
+    PayloadTooLarge = "payload_too_large", Gateway, Some(413);
     /// `rate_limited` (429): retry after the `Retry-After` header.
-    RateLimited,
+    RateLimited = "rate_limited", Gateway, Some(429);
     /// `validation_error` (400): a request field was invalid; `param` names it.
-    ValidationError,
+    ValidationError = "validation_error", Gateway, Some(400);
     /// `insufficient_capacity` (503): no room to provision right now; retryable.
-    InsufficientCapacity,
+    InsufficientCapacity = "insufficient_capacity", Gateway, Some(503);
     // Agents SDK.
     /// `invalid_request` (400): the body is malformed or misses required fields.
-    InvalidRequest,
+    InvalidRequest = "invalid_request", AgentsSdk, Some(400);
     /// `unauthorized` (401): the API key is invalid, expired or missing.
-    Unauthorized,
+    Unauthorized = "unauthorized", AgentsSdk, Some(401);
     /// `forbidden` (403): the key lacks permission for this operation.
-    Forbidden,
+    Forbidden = "forbidden", AgentsSdk, Some(403);
     /// `not_found` (404): the resource does not exist.
-    NotFound,
+    NotFound = "not_found", AgentsSdk, Some(404);
     /// `rate_limit_exceeded` (429): retry after `retryAfter` seconds.
-    RateLimitExceeded,
+    RateLimitExceeded = "rate_limit_exceeded", AgentsSdk, Some(429);
     /// `sandbox_error`: the sandbox hit a runtime error (500, or 503 when the
     /// runtime is temporarily unavailable, which is retryable).
-    SandboxError,
+    SandboxError = "sandbox_error", AgentsSdk, None;
     /// `budget_exceeded`: the request exceeded its `maxBudgetUsd` limit.
-    BudgetExceeded,
+    BudgetExceeded = "budget_exceeded", AgentsSdk, None;
     /// `stream_active` (409): a stream is already active for this sandbox.
-    StreamActive,
-    /// A code neither vocabulary documents, kept exactly as received.
-    Other(String),
+    StreamActive = "stream_active", AgentsSdk, Some(409);
 }
 
 /// Which of the two error envelopes a body used.
@@ -101,115 +153,9 @@ pub enum Envelope {
 }
 
 impl ErrorCode {
-    /// The code as it appears on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            ErrorCode::InvalidApiKey => "invalid_api_key",
-            ErrorCode::InsufficientBalance => "insufficient_balance",
-            ErrorCode::InstanceCapReached => "instance_cap_reached",
-            ErrorCode::InstanceNotFound => "instance_not_found",
-            ErrorCode::SessionNotFound => "session_not_found",
-            ErrorCode::InstanceNotRunning => "instance_not_running",
-            ErrorCode::SessionBusy => "session_busy",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::ValidationError => "validation_error",
-            ErrorCode::InsufficientCapacity => "insufficient_capacity",
-            ErrorCode::InvalidRequest => "invalid_request",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::RateLimitExceeded => "rate_limit_exceeded",
-            ErrorCode::SandboxError => "sandbox_error",
-            ErrorCode::BudgetExceeded => "budget_exceeded",
-            ErrorCode::StreamActive => "stream_active",
-            ErrorCode::Other(code) => code,
-        }
-    }
-
-    /// The code's variant when it is a known one, without allocating.
-    fn known(code: &str) -> Option<ErrorCode> {
-        Some(match code {
-            "invalid_api_key" => ErrorCode::InvalidApiKey,
-            "insufficient_balance" => ErrorCode::InsufficientBalance,
-            "instance_cap_reached" => ErrorCode::InstanceCapReached,
-            "instance_not_found" => ErrorCode::InstanceNotFound,
-            "session_not_found" => ErrorCode::SessionNotFound,
-            "instance_not_running" => ErrorCode::InstanceNotRunning,
-            "session_busy" => ErrorCode::SessionBusy,
-            "payload_too_large" => ErrorCode::PayloadTooLarge,
-            "rate_limited" => ErrorCode::RateLimited,
-            "validation_error" => ErrorCode::ValidationError,
-            "insufficient_capacity" => ErrorCode::InsufficientCapacity,
-            "invalid_request" => ErrorCode::InvalidRequest,
-            "unauthorized" => ErrorCode::Unauthorized,
-            "forbidden" => ErrorCode::Forbidden,
-            "not_found" => ErrorCode::NotFound,
-            "rate_limit_exceeded" => ErrorCode::RateLimitExceeded,
-            "sandbox_error" => ErrorCode::SandboxError,
-            "budget_exceeded" => ErrorCode::BudgetExceeded,
-            "stream_active" => ErrorCode::StreamActive,
-            _ => return None,
-        })
-    }
-
     /// Whether the code is one of the documented ones (not [`ErrorCode::Other`]).
     pub fn is_known(&self) -> bool {
         self.envelope().is_some()
-    }
-
-    /// Which envelope's vocabulary documents this code; `None` for [`ErrorCode::Other`].
-    pub fn envelope(&self) -> Option<Envelope> {
-        match self {
-            ErrorCode::InvalidApiKey
-            | ErrorCode::InsufficientBalance
-            | ErrorCode::InstanceCapReached
-            | ErrorCode::InstanceNotFound
-            | ErrorCode::SessionNotFound
-            | ErrorCode::InstanceNotRunning
-            | ErrorCode::SessionBusy
-            | ErrorCode::PayloadTooLarge
-            | ErrorCode::RateLimited
-            | ErrorCode::ValidationError
-            | ErrorCode::InsufficientCapacity => Some(Envelope::Gateway),
-            ErrorCode::InvalidRequest
-            | ErrorCode::Unauthorized
-            | ErrorCode::Forbidden
-            | ErrorCode::NotFound
-            | ErrorCode::RateLimitExceeded
-            | ErrorCode::SandboxError
-            | ErrorCode::BudgetExceeded
-            | ErrorCode::StreamActive => Some(Envelope::AgentsSdk),
-            ErrorCode::Other(_) => None,
-        }
-    }
-
-    /// The HTTP status the documentation gives this code.
-    ///
-    /// The gateway table names a status per code. The Agents SDK documents its
-    /// statuses and codes in two separate tables; a code gets the status whose
-    /// description matches it. `sandbox_error` (500 or 503) and `budget_exceeded`
-    /// (no status documented) have none, nor has [`ErrorCode::Other`].
-    pub fn http_status(&self) -> Option<u16> {
-        Some(match self {
-            ErrorCode::InvalidApiKey => 401,
-            ErrorCode::InsufficientBalance | ErrorCode::InstanceCapReached => 402,
-            ErrorCode::InstanceNotFound | ErrorCode::SessionNotFound => 404,
-            ErrorCode::InstanceNotRunning | ErrorCode::SessionBusy => 409,
-            ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::RateLimited => 429,
-            ErrorCode::ValidationError => 400,
-            ErrorCode::InsufficientCapacity => 503,
-            ErrorCode::InvalidRequest => 400,
-            ErrorCode::Unauthorized => 401,
-            ErrorCode::Forbidden => 403,
-            ErrorCode::NotFound => 404,
-            ErrorCode::RateLimitExceeded => 429,
-            ErrorCode::StreamActive => 409,
-            ErrorCode::SandboxError | ErrorCode::BudgetExceeded | ErrorCode::Other(_) => {
-                return None;
-            }
-        })
     }
 
     /// Whether the code alone says a retry (after a wait) may succeed:
