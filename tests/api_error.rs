@@ -1,4 +1,4 @@
-//! The two error envelopes (PROTOCOL.md §4) read, classified and written by
+//! The two error envelopes (`docs/contract.md`, *Error envelopes*) read, classified and written by
 //! `ApiError`, including bodies that carry no envelope at all.
 
 use std::time::Duration;

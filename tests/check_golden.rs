@@ -2,7 +2,7 @@
 //! JSON report in `testdata/golden/`.
 //!
 //! Regenerate the golden files with `UPDATE_GOLDEN=1 cargo test --test
-//! check_golden`, then review every changed line against `PROTOCOL.md` §5.
+//! check_golden`, then review every changed line against `docs/contract.md`, *Rule codes*.
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! `agent37-stream check` as scripts use it (`PROTOCOL.md` §6): exit status,
+//! `agent37-stream check` as scripts use it (`docs/contract.md`, *Command line*): exit status,
 //! the JSON document, the human format.
 
 use std::fs;

@@ -1,4 +1,4 @@
-//! Resuming after a dropped connection (`PROTOCOL.md` §3 "Reconnect"): cut
+//! Resuming after a dropped connection (`docs/contract.md`, *Reconnect and replay*): cut
 //! every recording at every event boundary and inside events, reconnect to
 //! the full replay, and the folded turn and the events handed over must be
 //! those of the uninterrupted stream: nothing lost, nothing twice.

@@ -1,4 +1,4 @@
-//! The JSON document of `check --format json` (`PROTOCOL.md` §6).
+//! The JSON document of `check --format json` (the contract's [command line](crate::protocol::contract#command-line)).
 //!
 //! Scripts and CI parse it, so the field names and shapes are the contract:
 //!

@@ -1,4 +1,5 @@
-//! Conformance checking of recorded streams (`PROTOCOL.md` §5–§6).
+//! Conformance checking of recorded streams (the contract's [rule codes](crate::protocol::contract#rule-codes)
+//! and [command line](crate::protocol::contract#command-line)).
 //!
 //! A recording is the raw bytes of one streamed turn. A [`Checker`] takes
 //! it in chunks (from a file, a pipe, a socket), decodes it with the

@@ -1,4 +1,4 @@
-//! `agent37-stream check` (PROTOCOL.md §6).
+//! `agent37-stream check` (the command-line contract in docs/contract.md).
 
 use std::fs;
 use std::io::{self, IsTerminal, Write};
@@ -68,7 +68,7 @@ pub enum Format {
     /// Compiler-style diagnostics quoting the offending line.
     #[default]
     Human,
-    /// One JSON document (PROTOCOL.md §6).
+    /// One JSON document: files, their diagnostics, a summary.
     Json,
 }
 

@@ -1,4 +1,4 @@
-//! `agent37-stream decode` (PROTOCOL.md §6): one JSON object per dispatched
+//! `agent37-stream decode` (the command-line contract in docs/contract.md): one JSON object per dispatched
 //! event, one per line.
 
 use std::io::{BufWriter, Read, Write};

@@ -1,4 +1,4 @@
-//! The two error envelopes of the agent37 APIs (`PROTOCOL.md` §4) as one typed
+//! The two error envelopes of the agent37 APIs ([error envelopes](super::contract#error-envelopes)) as one typed
 //! [`ApiError`].
 //!
 //! The gateway / hosting API answers `{"error": {"code", "message", "param"?, "hint"?}}`;

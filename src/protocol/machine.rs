@@ -1,5 +1,6 @@
 //! Findings and the ordering state machine of the Responses contract
-//! (`PROTOCOL.md` §3 and §5).
+//! (the contract's [ordering](super::contract#ordering) and
+//! [rule codes](super::contract#rule-codes)).
 //!
 //! A [`Validator`] is fed one [`sse::Event`] at a time and reports each
 //! broken rule as a [`Finding`] with a stable [`Rule`] code; [`Validator::finish`]
@@ -8,7 +9,7 @@
 //! output text: its memory does not grow with the number of events.
 //!
 //! Where each finding points (`position` is always a block start of
-//! `PROTOCOL.md` §5, `event_index` the 0-based index among dispatched events):
+//! the contract's rule table, `event_index` the 0-based index among dispatched events):
 //!
 //! | rule | position and event index |
 //! |---|---|
@@ -252,7 +253,7 @@ impl TextDigest {
     }
 }
 
-/// The ordering state machine of `PROTOCOL.md` §3.
+/// The ordering state machine of the contract ([ordering](super::contract#ordering)).
 ///
 /// Feed it every dispatched event in order with [`push`](Self::push), which
 /// parses the event and gives back the typed event with the findings it

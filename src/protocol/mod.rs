@@ -1,13 +1,26 @@
-//! The agent37 Responses contract (`PROTOCOL.md` §3–§5) on top of [`crate::sse`].
+//! The agent37 Responses contract on top of [`crate::sse`]: its rules are
+//! written out in [`contract`] (the repository's `docs/contract.md`), with
+//! the table of [rule codes](contract#rule-codes).
 //!
-//! - [`event`]: the eight typed events and their payloads.
-//! - [`machine`]: the ordering state machine and its findings (rule codes).
-//! - [`fold`]: folding events into the final [`response::Response`], and resuming after a drop.
-//! - [`response`]: the response object of `POST /v1/responses`.
-//! - [`stream`]: an async stream of validated typed events.
-//! - [`error`]: the two error envelopes as one typed [`error::ApiError`].
-//! - [`request`]: the request body, its builder and client-side validation.
+//! The layers, each importing only those above it in this list:
+//!
+//! - [`rules`]: the findings vocabulary ([`rules::Rule`], [`rules::Severity`],
+//!   [`rules::Finding`]).
+//! - [`error`], [`response`], [`request`]: the error envelopes as one typed
+//!   [`error::ApiError`], the response object, the request body and its limits.
+//! - [`event`]: the eight typed events, their payloads and how they are read.
+//! - [`machine`]: the ordering state machine.
+//! - [`fold`]: folding events into the final [`response::Response`].
+//! - [`replay`]: skipping the replayed prefix after a reconnect.
+//! - [`pipeline`]: decode → replay guard → validate → fold, the one pipeline
+//!   every front shares.
+//! - [`stream`]: its async front, a stream of validated typed events.
 
+/// The contract itself: the rules, rule codes and command-line contract
+/// this crate implements (the repository's `docs/contract.md`).
+pub mod contract {
+    #![doc = include_str!("../../docs/contract.md")]
+}
 pub mod error;
 pub mod event;
 pub mod fold;

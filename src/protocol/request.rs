@@ -1,4 +1,4 @@
-//! The `POST /v1/responses` request body (`PROTOCOL.md` §3, "Request"), its
+//! The `POST /v1/responses` request body ([the request](super::contract#the-request)), its
 //! builder, and the server's validation rules as typed [`ApiError`]s.
 //!
 //! A client builds a [`CreateResponse`] and checks it with

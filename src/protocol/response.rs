@@ -1,5 +1,5 @@
 //! The response object of `POST /v1/responses` and `GET /v1/responses/{id}`
-//! (spec 001, `PROTOCOL.md` §3), and the [`Usage`] and [`ErrorObject`] it
+//! ([the response object](super::contract#the-response-object)), and the [`Usage`] and [`ErrorObject`] it
 //! shares with the streamed events.
 //!
 //! The types serialize back to the JSON they were read from: fields in the

@@ -11,7 +11,7 @@
 //! | `Bytes` chunks you push, no runtime | [`ChunkDecoder`] |
 //! | a blocking `std::io::Read` | [`EventReader`] |
 //!
-//! The rules (`PROTOCOL.md` §2): lines end in CRLF, LF or a lone CR (also a
+//! The rules (the contract's [SSE framing](crate::protocol::contract#sse-framing)): lines end in CRLF, LF or a lone CR (also a
 //! CR and an LF that arrive in different reads); one leading BOM is skipped;
 //! `:` starts a comment; one space after the field's colon is removed;
 //! `data` lines are joined with `\n`; `event` names the event (`message`
