@@ -332,7 +332,8 @@ fn chunk_path_allocates_nothing_for_single_line_events_in_whole_chunks() {
     let measure = chunked(&large, Chunking::Writes);
     assert_eq!(measure.events, large.events);
     assert!(
-        measure.steady_allocations <= measure.steady_events as u64
+        // Plus, once, the cached event type's first share.
+        measure.steady_allocations <= measure.steady_events as u64 + 1
             && measure.steady_bytes <= 64 * measure.steady_events as u64,
         "large: {} allocations ({} bytes) over {} events",
         measure.steady_allocations,
@@ -343,10 +344,15 @@ fn chunk_path_allocates_nothing_for_single_line_events_in_whole_chunks() {
         let measure = chunked(&corpus, Chunking::Writes);
         assert_eq!(measure.events, corpus.events);
         assert!(measure.steady_events > 0);
-        assert_eq!(
-            measure.steady_allocations, 0,
+        // None per event: at most the first share of each event type the
+        // decoder caches (a handful in all, whatever the number of events).
+        assert!(
+            measure.steady_allocations <= 8,
             "{}: {} allocations ({} bytes) over {} events",
-            corpus.name, measure.steady_allocations, measure.steady_bytes, measure.steady_events
+            corpus.name,
+            measure.steady_allocations,
+            measure.steady_bytes,
+            measure.steady_events
         );
     }
 }
@@ -380,7 +386,8 @@ fn multi_line_data_is_joined_with_one_allocation() {
         // `data` lines.
         let per_event = measure.per_event();
         assert!(
-            (0.99..=1.0).contains(&per_event),
+            // Plus, once, the cached event type's first share.
+            (0.99..=1.001).contains(&per_event),
             "{chunking}: {per_event:.4} allocations per multi-line event"
         );
     }
@@ -568,15 +575,32 @@ fn typed_allocations_ours_typed() {
     }
     assert_eq!(split[0].1 + split[1].1, turn.deltas);
     assert_eq!(split[1].1, turn.escaped_deltas);
-    // `from_sse`'s documented promise: text with no escape is borrowed.
+    // `from_sse`'s documented promise: text with no escape is a slice of
+    // the data, and escaped text a slice of a shared block.
     assert_eq!(split[0].0, 0, "allocations on plain deltas");
+    assert!(
+        split[1].0 * 100 <= split[1].1 as u64,
+        "{} allocations on {} escaped deltas",
+        split[1].0,
+        split[1].1
+    );
 }
 
-/// Ours, `ResponseStream`: typed, validated, folded. No bound yet (the
-/// target is at most 0.05 allocations per event); the figure is printed.
+/// Ours, `ResponseStream`: typed, validated, folded; the figure is printed.
 #[test]
 fn typed_allocations_ours_response_stream() {
-    typed_report("agent37-response-stream", |chunks, on_event| {
-        clients::ours_stream(chunks, on_event)
-    });
+    // Goal: typed, validated, folded and replay-safe at no more than 0.05
+    // allocations per event, escaped deltas included (their text is decoded
+    // into shared blocks; the fold's strings grow by doubling).
+    for (corpus, chunking, measure) in
+        typed_report("agent37-response-stream", |chunks, on_event| {
+            clients::ours_stream(chunks, on_event)
+        })
+    {
+        assert!(
+            measure.per_event() <= 0.05,
+            "{corpus} {chunking}: {:.4} allocations per event",
+            measure.per_event()
+        );
+    }
 }

@@ -46,14 +46,24 @@ fn plain_shape(data: &Utf8Bytes) -> Option<&[u8]> {
 #[inline]
 fn text_of(data: &Utf8Bytes, body: &[u8]) -> Option<Utf8Bytes> {
     // No early exit: this form compiles to a vector loop.
-    let (special, escaped) = body.iter().fold((false, false), |(special, escaped), &b| {
-        (special | (b < 0x20) | (b == b'"'), escaped | (b == b'\\'))
-    });
-    if special {
+    let (control, quote, escaped) =
+        body.iter()
+            .fold((false, false, false), |(control, quote, escaped), &b| {
+                (
+                    control | (b < 0x20),
+                    quote | (b == b'"'),
+                    escaped | (b == b'\\'),
+                )
+            });
+    if control {
         return None;
     }
     if escaped {
+        // A quote is fine where an escape makes it one: `decode` judges.
         return unescaped(body);
+    }
+    if quote {
+        return None;
     }
     // The cuts fall next to ASCII bytes, so on character boundaries.
     let text = data.get(HEAD.len()..HEAD.len() + body.len())?;
@@ -86,13 +96,17 @@ fn unescaped(body: &[u8]) -> Option<Utf8Bytes> {
     })
 }
 
-/// Decodes the escapes of a JSON string body (no quote, no control
-/// character) into `out`; `None` at the first escape JSON does not allow or
-/// that is not a whole character (a lone surrogate).
+/// Decodes the escapes of a JSON string body (no control character) into
+/// `out`; `None` at a quote no escape makes (the string would end there),
+/// or at the first escape JSON does not allow or that is not a whole
+/// character (a lone surrogate).
 fn decode(body: &[u8], out: &mut BytesMut) -> Option<()> {
+    let verbatim = |part: &[u8], out: &mut BytesMut| {
+        (memchr::memchr(b'"', part).is_none()).then(|| out.extend_from_slice(part))
+    };
     let mut rest = body;
     while let Some(at) = memchr::memchr(b'\\', rest) {
-        out.extend_from_slice(&rest[..at]);
+        verbatim(&rest[..at], out)?;
         let (&kind, after) = rest.get(at + 1..)?.split_first()?;
         rest = after;
         let byte = match kind {
@@ -115,8 +129,7 @@ fn decode(body: &[u8], out: &mut BytesMut) -> Option<()> {
         };
         out.extend_from_slice(&[byte]);
     }
-    out.extend_from_slice(rest);
-    Some(())
+    verbatim(rest, out)
 }
 
 /// The character of `XXXX` (after `\u`) and what follows it; a high
