@@ -5,9 +5,9 @@
 use std::io::{self, Write};
 
 use agent37_stream::protocol::event::ResponseEvent;
-use agent37_stream::protocol::fold::{ToolOutcome, Turn};
+use agent37_stream::protocol::fold::Turn;
 use agent37_stream::protocol::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Colours, or none: on a terminal, unless `NO_COLOR` is set (no-color.org).
 #[derive(Clone, Copy, Debug)]
@@ -148,30 +148,10 @@ impl<W: Write> Renderer<W> {
     }
 }
 
-/// The folded turn as one JSON document.
+/// The folded turn as one JSON document: `Turn`'s own serde form.
 pub(super) fn turn_json(turn: &Turn) -> Value {
-    let tool_calls: Vec<Value> = turn
-        .tool_calls
-        .iter()
-        .map(|call| {
-            let outcome = match &call.outcome {
-                ToolOutcome::Running => json!({ "status": "running" }),
-                ToolOutcome::Completed { duration_ms } => {
-                    json!({ "status": "completed", "duration_ms": duration_ms })
-                }
-                ToolOutcome::Failed { error } => json!({ "status": "failed", "error": error }),
-                #[allow(unreachable_patterns)]
-                _ => json!({ "status": "unknown" }),
-            };
-            json!({ "tool": call.tool, "label": call.label, "outcome": outcome })
-        })
-        .collect();
-    json!({
-        "response": turn.response,
-        "instance_id": turn.instance_id,
-        "reasoning": turn.reasoning,
-        "tool_calls": tool_calls,
-    })
+    // Serializing a turn cannot fail: every map key is a string.
+    serde_json::to_value(turn).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
