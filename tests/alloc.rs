@@ -377,17 +377,25 @@ fn codec_path_allocates_at_most_once_per_read_on_deltas() {
 
 /// Multi-line data is joined once, into one buffer of the exact size; and
 /// the counter itself works, since it sees that one allocation per event.
+/// A read that holds several events is checked as UTF-8 whole once (one
+/// small shared handle): at most one more allocation per read.
 #[test]
 fn multi_line_data_is_joined_with_one_allocation() {
     let corpus = corpus::multiline();
     for chunking in [Chunking::Writes, Chunking::Read(4096)] {
         let measure = chunked(&corpus, chunking);
+        let reads = corpus.chunks(chunking).len() as f64 / corpus.events as f64;
+        let extra = if matches!(chunking, Chunking::Writes) {
+            0.0
+        } else {
+            reads
+        };
         // All but the first and last events of the corpus have several
         // `data` lines.
         let per_event = measure.per_event();
         assert!(
             // Plus, once, the cached event type's first share.
-            (0.99..=1.001).contains(&per_event),
+            (0.99..=1.001 + extra).contains(&per_event),
             "{chunking}: {per_event:.4} allocations per multi-line event"
         );
     }

@@ -12,6 +12,13 @@ use super::{DecodeError, Event, Limits, Position, Utf8Bytes};
 /// huge chunk cannot grow memory far past the limits.
 const CARRY_STEP: usize = 64 * 1024;
 
+/// A chunk that holds a second event and has at least this many bytes left
+/// is checked as UTF-8 whole, in one SIMD pass, and the values of its next
+/// events are cut out of it. A chunk of one event (a chunk per server
+/// write) has its values checked one by one: the whole check would cost it
+/// an allocation.
+const CHECK_WHOLE_FROM: usize = 1024;
+
 /// A decoder you push `Bytes` chunks into and pull events out of.
 ///
 /// An event that lies inside one chunk is sliced out of it without a copy:
@@ -44,6 +51,13 @@ pub struct ChunkDecoder {
     chunks: VecDeque<Bytes>,
     /// The start of an event that began in an earlier chunk.
     carry: BytesMut,
+    /// The addresses of the chunk being parsed, to tell a new chunk from
+    /// the rest of this one. (A later chunk at the same addresses, once this
+    /// one is freed, is taken for its rest: at worst it is checked whole
+    /// from its own current bytes, which is always right.)
+    current: Option<std::ops::Range<usize>>,
+    /// Events taken from the current chunk so far.
+    from_chunk: usize,
     finishing: bool,
     done: bool,
 }
@@ -60,6 +74,8 @@ impl ChunkDecoder {
             parser: Parser::new(limits),
             chunks: VecDeque::new(),
             carry: BytesMut::new(),
+            current: None,
+            from_chunk: 0,
             finishing: false,
             done: false,
         }
@@ -98,7 +114,23 @@ impl ChunkDecoder {
             let Some(chunk) = self.chunks.front_mut() else {
                 return self.end_of_input();
             };
+            let start = chunk.as_ptr() as usize;
+            let fresh = !self
+                .current
+                .as_ref()
+                .is_some_and(|range| range.contains(&start));
+            if fresh {
+                self.current = Some(start..start + chunk.len());
+                self.from_chunk = 0;
+                self.parser.set_checked(None);
+            } else if self.from_chunk == 1 && chunk.len() >= CHECK_WHOLE_FROM {
+                // A second event in this chunk: check the rest of it whole,
+                // once, and cut the next events' values out of it.
+                self.parser
+                    .set_checked(Utf8Bytes::checked_whole(chunk.clone()));
+            }
             let event = self.parser.next_event(chunk);
+            self.from_chunk += usize::from(matches!(event, Ok(Some(_))));
             if chunk.is_empty() {
                 self.chunks.pop_front();
             } else if matches!(event, Ok(None)) {
@@ -188,6 +220,68 @@ impl Default for ChunkDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decode(chunks: impl IntoIterator<Item = Bytes>) -> Vec<Event> {
+        let mut decoder = ChunkDecoder::new();
+        let mut events = Vec::new();
+        for chunk in chunks {
+            decoder.push(chunk);
+            while let Some(event) = decoder.next_event().unwrap() {
+                events.push(event);
+            }
+        }
+        decoder.finish();
+        while let Some(event) = decoder.next_event().unwrap() {
+            events.push(event);
+        }
+        events
+    }
+
+    #[test]
+    fn a_chunk_of_many_events_is_checked_once_and_sliced() {
+        let mut stream = String::new();
+        for i in 0..60 {
+            stream.push_str(&format!(
+                "event: t{}\nid: {i}\ndata: {{\"text\":\"café {i} 🙂 and some more words\"}}\n\n",
+                i % 3
+            ));
+        }
+        let chunk = Bytes::from(stream.clone());
+        let whole = decode([chunk.clone()]);
+        let bytewise = decode(stream.bytes().map(|b| Bytes::copy_from_slice(&[b])));
+        assert_eq!(whole, bytewise);
+        assert_eq!(whole.len(), 60);
+        // After the first event, values are cut out of the checked chunk
+        // (those of 24 bytes or fewer are copied inline instead).
+        let range = chunk.as_ptr_range();
+        for event in &whole[1..] {
+            assert!(range.contains(&event.data_bytes().as_ptr()), "{event:?}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_byte_in_a_large_chunk_is_replaced_as_anywhere_else() {
+        let mut stream = Vec::new();
+        for i in 0..40 {
+            stream.extend_from_slice(
+                format!("data: value {i} with some padding text\n\n").as_bytes(),
+            );
+        }
+        let at = stream.len() / 2;
+        stream[at] = 0xFF;
+        // And a character cut by the chunk's end.
+        stream.extend_from_slice(b"data: \xC3");
+        let whole = decode([Bytes::from(stream.clone()), Bytes::from_static(b"\xA9\n\n")]);
+        let bytewise = decode(
+            stream
+                .iter()
+                .chain(b"\xA9\n\n")
+                .map(|&b| Bytes::copy_from_slice(&[b])),
+        );
+        assert_eq!(whole, bytewise);
+        assert!(whole.iter().any(|e| e.data().contains('\u{FFFD}')));
+        assert_eq!(whole.last().unwrap().data(), "\u{e9}");
+    }
 
     fn end_of(chunks: &[&[u8]]) -> Position {
         let mut decoder = ChunkDecoder::new();

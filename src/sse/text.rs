@@ -124,6 +124,26 @@ impl Utf8Bytes {
         String::from_utf8_lossy(bytes).into_owned().into()
     }
 
+    /// `bytes` as one string checked with SIMD, if it is valid UTF-8: a
+    /// chunk the decoder then cuts many values out of with
+    /// [`sub`](Self::sub), each without a check of its own.
+    pub(crate) fn checked_whole(bytes: Bytes) -> Option<Self> {
+        FastStr::from_bytes(bytes)
+            .ok()
+            .map(|text| Utf8Bytes(Repr::Long(text)))
+    }
+
+    /// The part of this string that `bytes` are, when they lie inside it:
+    /// shared, not copied or checked again.
+    #[inline]
+    pub(crate) fn sub(&self, bytes: &[u8]) -> Option<Self> {
+        let whole = self.as_str();
+        let start = (bytes.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+        let part = whole.get(start..start.checked_add(bytes.len())?)?;
+        // Equal addresses and lengths: `part` is `bytes`.
+        self.try_slice_ref(part)
+    }
+
     /// A slice of this string that `subset` borrows, sharing its storage:
     /// no copy, no check.
     ///

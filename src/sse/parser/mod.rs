@@ -146,6 +146,10 @@ pub(crate) struct Parser {
     /// of its own: a stream names few types, so most events find theirs
     /// here and cost a comparison, no check and no share of the chunk.
     types: TypeCache,
+    /// A chunk of the input already checked whole (see
+    /// [`set_checked`](Self::set_checked)): values inside it are cut out of
+    /// it instead of being checked one by one.
+    checked: Option<Utf8Bytes>,
     last_id: Utf8Bytes,
     retry: Option<u64>,
     /// Stream offset of `buf[0]`.
@@ -172,6 +176,7 @@ impl Parser {
             pending_id: None,
             data_lines: Vec::new(),
             types: TypeCache::default(),
+            checked: None,
             last_id: Utf8Bytes::new(),
             retry: None,
             base: 0,
@@ -179,6 +184,12 @@ impl Parser {
             incomplete: None,
             end: None,
         }
+    }
+
+    /// Hands over a chunk of the input known to be UTF-8 as a whole: the
+    /// values of the events that lie inside it are slices of it.
+    pub(crate) fn set_checked(&mut self, checked: Option<Utf8Bytes>) {
+        self.checked = checked;
     }
 
     pub(crate) fn limits(&self) -> Limits {
@@ -576,7 +587,11 @@ impl Parser {
         data: Data,
         start: Position,
     ) -> Event {
-        let text = |(s, e): Span| Utf8Bytes::from_utf8_lossy(block_bytes.slice(s..e));
+        let checked = self.checked.as_ref();
+        let text = |(s, e): Span| match checked.and_then(|c| c.sub(&block_bytes[s..e])) {
+            Some(text) => text,
+            None => Utf8Bytes::from_utf8_lossy(block_bytes.slice(s..e)),
+        };
         if let Some(span) = id {
             self.last_id = text(span);
         }
@@ -584,14 +599,17 @@ impl Parser {
             .filter(|(s, e)| s < e)
             .map(|(s, e)| self.types.get(&block_bytes[s..e]));
         let data = match data {
-            Data::One((s, e)) => {
-                // Narrow the block to its data instead of slicing it: no
-                // reference count to raise and drop again.
-                let mut data = block_bytes;
-                data.truncate(e);
-                data.advance(s);
-                Utf8Bytes::from_utf8_lossy(data)
-            }
+            Data::One((s, e)) => match checked.and_then(|c| c.sub(&block_bytes[s..e])) {
+                Some(data) => data,
+                None => {
+                    // Narrow the block to its data instead of slicing it: no
+                    // reference count to raise and drop again.
+                    let mut data = block_bytes;
+                    data.truncate(e);
+                    data.advance(s);
+                    Utf8Bytes::from_utf8_lossy(data)
+                }
+            },
             Data::Lines => {
                 let lines = &self.data_lines;
                 let len = lines.iter().map(|(s, e)| e - s).sum::<usize>() + lines.len() - 1;
