@@ -9,10 +9,12 @@
 //!    whatever the chunking, zero-copy (an event's data is a slice of the
 //!    bytes it came in) and incremental (no byte is scanned twice). Use it
 //!    for any SSE API.
-//! 2. [`protocol`]: the agent37 contract as types: the eight typed events,
-//!    the ordering state machine with stable rule codes, folding a stream
-//!    into the final response (and resuming it after a dropped connection),
-//!    the two error envelopes, and the request body with its limits.
+//! 2. [`protocol`]: the agent37 contract ([`protocol::contract`]) as types:
+//!    the eight typed events (owning their data without copying it), the
+//!    ordering state machine with stable rule codes, folding a stream into
+//!    the final response, resuming it after a dropped connection, the two
+//!    error envelopes, and the request body with its limits; one pipeline
+//!    ([`protocol::pipeline`]) ties them together for every front.
 //! 3. [`check`]: conformance diagnostics for recorded streams, as the
 //!    `agent37-stream check` command prints them.
 //!
@@ -38,7 +40,9 @@
 //!
 //! [`protocol::stream::ResponseStream`] turns a response body into validated,
 //! typed events and folds them into the final response, so a client writes
-//! one loop; see its documentation for an example.
+//! one loop; see its documentation for an example. Text read from the
+//! stream (event data, typed string fields) was checked as UTF-8 once, when
+//! decoded, and costs nothing to read.
 //!
 //! ## Features
 //!
