@@ -32,13 +32,12 @@
 //! assert_eq!(turn.response.output_text, "Hi");
 //! ```
 
-use std::collections::{HashMap, VecDeque};
-
 use serde::{Deserialize, Serialize};
 
+use super::calls::OpenCalls;
 use super::event::{PayloadErrors, ResponseEvent, ToolError};
 use super::response::{DEFAULT_AGENT, Response, Status};
-use crate::sse::{self, Utf8Bytes};
+use crate::sse;
 
 /// What a server knows about a turn but its stream does not carry.
 ///
@@ -134,9 +133,8 @@ pub struct TurnBuilder {
     turn: Turn,
     created: bool,
     terminated: bool,
-    /// Indices into `turn.tool_calls` of the calls still running, a queue
-    /// per tool, oldest first: closing one is O(1).
-    open: HashMap<Utf8Bytes, VecDeque<usize>>,
+    /// Indices into `turn.tool_calls` of the calls still running.
+    open: OpenCalls<usize>,
 }
 
 impl Default for TurnBuilder {
@@ -169,7 +167,7 @@ impl TurnBuilder {
             },
             created: false,
             terminated: false,
-            open: HashMap::new(),
+            open: OpenCalls::default(),
         }
     }
 
@@ -193,10 +191,7 @@ impl TurnBuilder {
             }
             ResponseEvent::ReasoningDelta(delta) => turn.reasoning.push_str(&delta.text),
             ResponseEvent::ToolCallStarted(started) => {
-                self.open
-                    .entry(started.tool.clone())
-                    .or_default()
-                    .push_back(turn.tool_calls.len());
+                self.open.open(started.tool.clone(), turn.tool_calls.len());
                 turn.tool_calls.push(ToolCall {
                     tool: started.tool.to_string(),
                     label: Some(started.label.to_string()),
@@ -240,14 +235,7 @@ impl TurnBuilder {
 
     fn close(&mut self, tool: &str, outcome: ToolOutcome) {
         let calls = &mut self.turn.tool_calls;
-        let mut open = None;
-        if let Some(queue) = self.open.get_mut(tool) {
-            open = queue.pop_front();
-            if queue.is_empty() {
-                self.open.remove(tool);
-            }
-        }
-        match open.and_then(|i| calls.get_mut(i)) {
+        match self.open.close(tool).and_then(|i| calls.get_mut(i)) {
             Some(call) => call.outcome = outcome,
             None => calls.push(ToolCall {
                 tool: tool.to_owned(),

@@ -68,8 +68,7 @@
 //! assert_eq!(end[0].rule, Rule::MissingTerminal);
 //! ```
 
-use std::collections::{HashMap, VecDeque};
-
+use super::calls::OpenCalls;
 use super::event::{EventKind, PayloadErrors, ResponseEvent, lenient_tool_name};
 use super::rules::{Finding, Rule};
 use crate::sse::Utf8Bytes;
@@ -123,57 +122,6 @@ struct Seen {
 struct OpenCall {
     index: usize,
     position: Position,
-}
-
-/// The calls started and not yet closed, a queue per tool name: closing
-/// the oldest call of a tool is O(1) whatever the number of open calls.
-#[derive(Clone, Debug, Default)]
-struct OpenCalls {
-    by_tool: HashMap<Utf8Bytes, VecDeque<OpenCall>>,
-    count: usize,
-}
-
-impl OpenCalls {
-    fn open(&mut self, tool: Utf8Bytes, call: OpenCall) {
-        self.by_tool.entry(tool).or_default().push_back(call);
-        self.count += 1;
-    }
-
-    /// Closes the oldest open call of `tool`; `false` when there is none.
-    fn close(&mut self, tool: &str) -> bool {
-        let Some(queue) = self.by_tool.get_mut(tool) else {
-            return false;
-        };
-        let closed = queue.pop_front().is_some();
-        if queue.is_empty() {
-            self.by_tool.remove(tool);
-        }
-        self.count -= usize::from(closed);
-        closed
-    }
-
-    /// Every open call, oldest first, emptying the set.
-    fn drain(&mut self) -> Vec<(Utf8Bytes, OpenCall)> {
-        let mut all: Vec<_> = self
-            .by_tool
-            .drain()
-            .flat_map(|(tool, calls)| calls.into_iter().map(move |call| (tool.clone(), call)))
-            .collect();
-        all.sort_by_key(|(_, call)| call.index);
-        self.count = 0;
-        all
-    }
-
-    /// The tools of the open calls, oldest first.
-    fn tools(&self) -> Vec<&str> {
-        let mut all: Vec<(usize, &str)> = self
-            .by_tool
-            .iter()
-            .flat_map(|(tool, calls)| calls.iter().map(move |call| (call.index, tool.as_str())))
-            .collect();
-        all.sort_unstable();
-        all.into_iter().map(|(_, tool)| tool).collect()
-    }
 }
 
 /// What [`Validator::push`] made of one event.
@@ -271,7 +219,7 @@ pub struct Validator {
     next_index: usize,
     created: Option<Seen>,
     terminal: Option<Seen>,
-    open_calls: OpenCalls,
+    open_calls: OpenCalls<OpenCall>,
     output_deltas: Option<TextDigest>,
     finished: bool,
     findings: Vec<Finding>,
@@ -320,12 +268,14 @@ impl Validator {
 
     /// The tools of the calls started and not yet closed, oldest first.
     pub fn open_tool_calls(&self) -> Vec<&str> {
-        self.open_calls.tools()
+        let mut open: Vec<_> = self.open_calls.iter().collect();
+        open.sort_unstable_by_key(|(_, call)| call.index);
+        open.into_iter().map(|(tool, _)| tool.as_str()).collect()
     }
 
     /// How many calls are started and not yet closed.
     pub fn open_tool_call_count(&self) -> usize {
-        self.open_calls.count
+        self.open_calls.len()
     }
 
     /// Checks one event: parses its payload (the one way events are parsed,
@@ -518,8 +468,8 @@ impl Validator {
     fn on_tool_closed(&mut self, seen: Seen, name: &str, tool: &str) {
         // No call id: the oldest open call of the same tool is the one closed.
         match self.open_calls.close(tool) {
-            true => {}
-            false => {
+            Some(_) => {}
+            None => {
                 let message = format!(
                     "`{name}` for tool {} with no open `response.tool_call.started`",
                     quote(tool)
@@ -537,7 +487,9 @@ impl Validator {
     fn on_terminal(&mut self, seen: Seen, payload: Option<&ResponseEvent>) {
         self.terminal = Some(seen);
         let terminal_name = seen.kind.map_or("", EventKind::name);
-        for (tool, call) in self.open_calls.drain() {
+        let mut unclosed: Vec<_> = self.open_calls.drain().collect();
+        unclosed.sort_unstable_by_key(|(_, call)| call.index);
+        for (tool, call) in unclosed {
             let message = format!(
                 "tool call {} is still open at the terminal event `{terminal_name}` (event {}, {})",
                 quote(&tool),

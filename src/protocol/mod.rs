@@ -21,6 +21,7 @@
 pub mod contract {
     #![doc = include_str!("../../docs/contract.md")]
 }
+mod calls;
 pub mod error;
 pub mod event;
 pub mod fold;

@@ -40,7 +40,7 @@ use super::fold::{Seed, Turn, TurnBuilder};
 use super::machine::{Validator, ValidatorOptions};
 use super::replay::{Admission, ReplayDiverged, ReplayGuard};
 use super::rules::Finding;
-use crate::sse::{self, ChunkDecoder, DecodeError, Limits, Position, Utf8Bytes};
+use crate::sse::{self, ChunkDecoder, Limits, Position, Utf8Bytes};
 
 /// How a [`Pipeline`] decodes and judges.
 ///
@@ -205,11 +205,13 @@ impl Pipeline {
         loop {
             match self.decoder.next_event() {
                 Ok(Some(event)) => return Some(self.push_event(&event)),
-                Err(error) => match error.limit() {
-                    Some((_, position)) => return Some(self.oversized(&error, position)),
-                    // A chunk decoder fails only on limits; nothing else to report.
-                    None => continue,
-                },
+                Err(error) => {
+                    // A chunk decoder fails only on limits (an I/O error,
+                    // its only other kind, is not about the stream).
+                    if let Some(finding) = Finding::from_decode_error(&error, None) {
+                        return Some(self.oversized(finding));
+                    }
+                }
                 Ok(None) if self.input_done => {
                     self.connection_over = true;
                     let end = self.decoder.end_position().unwrap_or_default();
@@ -248,16 +250,15 @@ impl Pipeline {
         }
     }
 
-    fn oversized(&mut self, error: &DecodeError, position: Position) -> Step {
-        match self.guard.admit_oversized(position) {
+    /// An event the decoder dropped for its size, `finding` its
+    /// `event-too-large` without an index yet.
+    fn oversized(&mut self, mut finding: Finding) -> Step {
+        match self.guard.admit_oversized(finding.position) {
             Err(diverged) => self.diverged(diverged),
             Ok(Admission::Replayed) => Step::Replayed,
             Ok(Admission::New) => {
-                let index = self.validator.skip_event();
-                match Finding::from_decode_error(error, Some(index)) {
-                    Some(finding) => Step::Oversized(finding),
-                    None => Step::Replayed,
-                }
+                finding.event_index = Some(self.validator.skip_event());
+                Step::Oversized(finding)
             }
         }
     }

@@ -42,13 +42,4 @@ impl DecodeError {
             DecodeError::Io(_) => None,
         }
     }
-
-    /// The limit the input went over and where, for the two limit errors.
-    pub fn limit(&self) -> Option<(usize, Position)> {
-        match self {
-            DecodeError::EventTooLarge { limit, position }
-            | DecodeError::LineTooLarge { limit, position } => Some((*limit, *position)),
-            DecodeError::Io(_) => None,
-        }
-    }
 }

@@ -66,7 +66,7 @@ fn text_of(data: &Utf8Bytes, body: &[u8]) -> Option<Utf8Bytes> {
     }
     if escaped {
         // A quote is fine where an escape makes it one: `decode` judges.
-        return unescaped(body);
+        return unescaped(body, quote);
     }
     if quote {
         return None;
@@ -87,14 +87,14 @@ thread_local! {
 const BLOCK: usize = 16 * 1024;
 
 /// The decoded text of a body with escapes, as a slice of the shared block.
-fn unescaped(body: &[u8]) -> Option<Utf8Bytes> {
+fn unescaped(body: &[u8], quote: bool) -> Option<Utf8Bytes> {
     TEXTS.with(|texts| {
         let mut texts = texts.borrow_mut();
         // Decoding only shortens the text.
         if texts.capacity() - texts.len() < body.len() {
             *texts = BytesMut::with_capacity(BLOCK.max(body.len()));
         }
-        if decode(body, &mut texts).is_none() {
+        if decode(body, quote, &mut texts).is_none() {
             texts.clear();
             return None;
         }
@@ -105,10 +105,11 @@ fn unescaped(body: &[u8]) -> Option<Utf8Bytes> {
 /// Decodes the escapes of a JSON string body (no control character) into
 /// `out`; `None` at a quote no escape makes (the string would end there),
 /// or at the first escape JSON does not allow or that is not a whole
-/// character (a lone surrogate).
-fn decode(body: &[u8], out: &mut BytesMut) -> Option<()> {
+/// character (a lone surrogate). `quote`: whether the body holds a quote at
+/// all (when not, its verbatim parts need no search for one).
+fn decode(body: &[u8], quote: bool, out: &mut BytesMut) -> Option<()> {
     let verbatim = |part: &[u8], out: &mut BytesMut| {
-        (memchr::memchr(b'"', part).is_none()).then(|| out.extend_from_slice(part))
+        (!quote || memchr::memchr(b'"', part).is_none()).then(|| out.extend_from_slice(part))
     };
     let mut rest = body;
     while let Some(at) = memchr::memchr(b'\\', rest) {
