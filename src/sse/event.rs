@@ -43,7 +43,8 @@ impl fmt::Display for Position {
 ///
 /// The data shares storage with the bytes the event was decoded from: an
 /// event whose data came from a single `data` line holds a slice of the read
-/// buffer, not a copy. The type, the id and the data were checked to be
+/// buffer, not a copy (data of at most 30 bytes is held inline, which costs
+/// less than sharing). The type, the id and the data were checked to be
 /// UTF-8 once, when the event was decoded, so reading them as `&str` costs
 /// nothing (see [`Utf8Bytes`]).
 ///

@@ -16,29 +16,39 @@ use faststr::FastStr;
 /// allocation `faststr` makes per string no longer counts.
 const SIMD_FROM: usize = 256;
 
+/// Up to this length, text is copied into the value itself (`faststr`'s
+/// inline form) rather than shared: copying 30 bytes costs less than the
+/// two atomic reference-count operations a shared slice takes (one to
+/// make, one to drop), and most event types, ids and delta texts fit.
+const INLINE_MAX: usize = 30;
+
 /// An immutable string that shares its storage with the buffer it was
 /// decoded from, and that is known to be UTF-8.
 ///
 /// The bytes are checked once, when the value is made (invalid sequences are
 /// replaced with U+FFFD, the way the WHATWG event-stream rules decode them);
 /// after that [`as_str`](Self::as_str) is free, and cloning or
-/// [slicing](Self::slice_ref) never copies the text. The crate forbids
+/// [slicing](Self::slice_ref) never copies text longer than 30 bytes (shorter
+/// text is held inline, which is cheaper than sharing it). The crate forbids
 /// `unsafe` code, so the knowledge "these bytes are UTF-8" is held by two
 /// well-kept crates that encapsulate it: `bytestring` (a `Bytes` checked by
-/// std) and, for long text, `faststr` (checked with SIMD).
+/// std) and `faststr` (short text inline, and long text checked with SIMD).
 ///
 /// ```
 /// use agent37_stream::sse::Utf8Bytes;
 /// use bytes::Bytes;
 ///
-/// let text = Utf8Bytes::from_static("héllo");
-/// assert_eq!(text.as_str(), "héllo");
-/// assert_eq!(text, "héllo");
+/// let text = Utf8Bytes::from_static("héllo, a string long enough to be shared");
+/// assert!(text.starts_with("héllo"));
 ///
 /// // A slice shares the buffer: no copy, no second check.
 /// let tail = text.slice_ref(&text[3..]);
-/// assert_eq!(tail, "llo");
+/// assert_eq!(tail, "llo, a string long enough to be shared");
 /// assert_eq!(tail.as_bytes().as_ptr(), text.as_bytes()[3..].as_ptr());
+///
+/// // Short text is held inline: copying it is cheaper than sharing it.
+/// let word = text.slice_ref(&text[..6]);
+/// assert_eq!(word, "héllo");
 ///
 /// // Invalid UTF-8 is replaced, never rejected.
 /// let lossy = Utf8Bytes::from_utf8_lossy(Bytes::from_static(b"a\xFFb"));
@@ -49,13 +59,17 @@ pub struct Utf8Bytes(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    /// Checked by std: short text, and text made from a `String`.
+    /// Checked by std: mid-sized text, and text made from a `String`.
     Shared(ByteString),
-    /// Checked with SIMD: long text.
-    Long(FastStr),
+    /// Inline (up to [`INLINE_MAX`] bytes), or checked with SIMD (from
+    /// [`SIMD_FROM`] bytes on).
+    Fast(FastStr),
 }
 
 impl Utf8Bytes {
+    /// The longest text held inline, copied rather than shared.
+    pub(crate) const INLINE_MAX: usize = INLINE_MAX;
+
     /// An empty string. Does not allocate.
     pub const fn new() -> Self {
         Utf8Bytes(Repr::Shared(ByteString::new()))
@@ -77,11 +91,14 @@ impl Utf8Bytes {
     /// assert_eq!(err.valid_up_to(), 1);
     /// ```
     pub fn from_utf8(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
+        if bytes.len() <= INLINE_MAX {
+            return std::str::from_utf8(&bytes).map(Self::inline);
+        }
         if bytes.len() < SIMD_FROM {
             return ByteString::try_from(bytes).map(|text| Utf8Bytes(Repr::Shared(text)));
         }
         match FastStr::from_bytes(bytes.clone()) {
-            Ok(text) => Ok(Utf8Bytes(Repr::Long(text))),
+            Ok(text) => Ok(Utf8Bytes(Repr::Fast(text))),
             // The SIMD check says only whether; std's says where.
             Err(_) => ByteString::try_from(bytes).map(|text| Utf8Bytes(Repr::Shared(text))),
         }
@@ -90,6 +107,11 @@ impl Utf8Bytes {
     /// Takes `bytes` if they are valid UTF-8 (no copy), or a copy with every
     /// invalid sequence replaced by U+FFFD (the WHATWG "UTF-8 decode" rule).
     pub fn from_utf8_lossy(bytes: Bytes) -> Self {
+        if bytes.len() <= INLINE_MAX {
+            return Self::copy_lossy(&bytes);
+        }
+        // `bytestring` and `faststr` drop the bytes they refuse, and the
+        // replacement needs them: hence the clone.
         if bytes.len() < SIMD_FROM {
             return match ByteString::try_from(bytes.clone()) {
                 Ok(text) => Utf8Bytes(Repr::Shared(text)),
@@ -97,7 +119,7 @@ impl Utf8Bytes {
             };
         }
         match FastStr::from_bytes(bytes.clone()) {
-            Ok(text) => Utf8Bytes(Repr::Long(text)),
+            Ok(text) => Utf8Bytes(Repr::Fast(text)),
             Err(_) => Self::replaced(&bytes),
         }
     }
@@ -109,6 +131,13 @@ impl Utf8Bytes {
             Ok(text) => text.into(),
             Err(error) => Self::replaced(error.as_bytes()),
         }
+    }
+
+    /// Text of at most [`INLINE_MAX`] bytes, held inline.
+    #[inline]
+    fn inline(text: &str) -> Self {
+        debug_assert!(text.len() <= INLINE_MAX);
+        Utf8Bytes(Repr::Fast(FastStr::new(text)))
     }
 
     /// A copy of `bytes`, with every invalid sequence replaced by U+FFFD.
@@ -130,7 +159,7 @@ impl Utf8Bytes {
     pub(crate) fn checked_whole(bytes: Bytes) -> Option<Self> {
         FastStr::from_bytes(bytes)
             .ok()
-            .map(|text| Utf8Bytes(Repr::Long(text)))
+            .map(|text| Utf8Bytes(Repr::Fast(text)))
     }
 
     /// The part of this string that `bytes` are, when they lie inside it:
@@ -144,8 +173,8 @@ impl Utf8Bytes {
         self.try_slice_ref(part)
     }
 
-    /// A slice of this string that `subset` borrows, sharing its storage:
-    /// no copy, no check.
+    /// A slice of this string that `subset` borrows, sharing its storage (or,
+    /// up to 30 bytes, copying it inline): no check.
     ///
     /// # Panics
     ///
@@ -168,9 +197,12 @@ impl Utf8Bytes {
         if part.start < whole.start || part.end > whole.end {
             return None;
         }
+        if subset.len() <= INLINE_MAX {
+            return Some(Self::inline(subset));
+        }
         Some(Utf8Bytes(match &self.0 {
             Repr::Shared(text) => Repr::Shared(text.slice_ref(subset)),
-            Repr::Long(text) => Repr::Long(text.slice_ref(subset)),
+            Repr::Fast(text) => Repr::Fast(text.slice_ref(subset)),
         }))
     }
 
@@ -179,7 +211,7 @@ impl Utf8Bytes {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Shared(text) => text,
-            Repr::Long(text) => text.as_str(),
+            Repr::Fast(text) => text.as_str(),
         }
     }
 
@@ -193,7 +225,7 @@ impl Utf8Bytes {
     pub fn into_bytes(self) -> Bytes {
         match self.0 {
             Repr::Shared(text) => text.into_bytes(),
-            Repr::Long(text) => text.into_bytes(),
+            Repr::Fast(text) => text.into_bytes(),
         }
     }
 
@@ -282,6 +314,9 @@ impl From<Box<str>> for Utf8Bytes {
 
 impl From<&str> for Utf8Bytes {
     fn from(s: &str) -> Self {
+        if s.len() <= INLINE_MAX {
+            return Self::inline(s);
+        }
         Utf8Bytes(Repr::Shared(ByteString::from(s)))
     }
 }
@@ -377,16 +412,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn valid_utf8_is_not_copied_short_or_long() {
-        for len in [0, 5, SIMD_FROM - 1, SIMD_FROM, 4 * SIMD_FROM] {
+    fn valid_utf8_is_shared_unless_short_enough_to_hold_inline() {
+        for len in [
+            0,
+            5,
+            INLINE_MAX,
+            INLINE_MAX + 1,
+            SIMD_FROM - 1,
+            SIMD_FROM,
+            4 * SIMD_FROM,
+        ] {
             let src = Bytes::from("é".repeat(len / 2) + &"x".repeat(len % 2));
             let text = Utf8Bytes::from_utf8_lossy(src.clone());
             assert_eq!(text.as_bytes(), &src[..]);
-            if !src.is_empty() {
-                assert_eq!(text.as_bytes().as_ptr(), src.as_ptr(), "{len}");
+            if len > 0 {
+                let shared = text.as_bytes().as_ptr() == src.as_ptr();
+                assert_eq!(shared, len > INLINE_MAX, "{len}");
             }
             assert_eq!(Utf8Bytes::from_utf8(src.clone()).unwrap(), text);
         }
+    }
+
+    #[test]
+    fn short_slices_are_inline_and_long_ones_shared() {
+        let text = Utf8Bytes::from_utf8(Bytes::from("ab".repeat(100))).unwrap();
+        let short = text.slice_ref(&text[..INLINE_MAX]);
+        assert!(matches!(short.0, Repr::Fast(_)));
+        assert_ne!(short.as_bytes().as_ptr(), text.as_bytes().as_ptr());
+        let long = text.slice_ref(&text[..=INLINE_MAX]);
+        assert_eq!(long.as_bytes().as_ptr(), text.as_bytes().as_ptr());
+        assert_eq!(long.len(), INLINE_MAX + 1);
     }
 
     #[test]
@@ -429,7 +484,7 @@ mod tests {
         let long = "x".repeat(SIMD_FROM * 2);
         let a = Utf8Bytes::from(long.as_str());
         let b = Utf8Bytes::from_utf8(Bytes::from(long.clone())).unwrap();
-        assert!(matches!(b.0, Repr::Long(_)));
+        assert!(matches!(b.0, Repr::Fast(_)));
         assert_eq!(a, b);
         assert_eq!(a.cmp(&b), std::cmp::Ordering::Equal);
         let hash = |v: &Utf8Bytes| {

@@ -17,8 +17,8 @@ use super::de;
 use super::{PayloadErrors, TextDelta};
 use crate::sse::Utf8Bytes;
 
-const HEAD: &[u8] = br#"{"text":""#;
-const TAIL: &[u8] = br#""}"#;
+const HEAD: &str = r#"{"text":""#;
+const TAIL: &str = r#""}"#;
 
 /// Reads a delta payload.
 #[inline]
@@ -34,23 +34,23 @@ pub(super) fn general(data: &Utf8Bytes) -> Result<TextDelta, PayloadErrors> {
     de::parse::<de::TextFields>(data.as_bytes(), data)
 }
 
-/// The bytes between the quotes of `{"text":"…"}`.
+/// The text between the quotes of `{"text":"…"}`.
 #[inline]
-fn plain_shape(data: &Utf8Bytes) -> Option<&[u8]> {
-    data.as_bytes().strip_prefix(HEAD)?.strip_suffix(TAIL)
+fn plain_shape(data: &Utf8Bytes) -> Option<&str> {
+    data.strip_prefix(HEAD)?.strip_suffix(TAIL)
 }
 
 /// The text of a body: a slice of `data` when it needs no unescaping, its
 /// decoded escapes otherwise; `None` for anything the general reader must
 /// judge (a bare quote or control character, a malformed escape).
 #[inline]
-fn text_of(data: &Utf8Bytes, body: &[u8]) -> Option<Utf8Bytes> {
+fn text_of(data: &Utf8Bytes, body: &str) -> Option<Utf8Bytes> {
     // No early exit, and one byte of flags OR-ed together: this form
     // compiles to a vector loop (a tuple of flags does not).
     const CONTROL: u8 = 1;
     const QUOTE: u8 = 2;
     const BACKSLASH: u8 = 4;
-    let flags = body.iter().fold(0u8, |flags, &b| {
+    let flags = body.bytes().fold(0u8, |flags, b| {
         flags
             | (u8::from(b < 0x20) * CONTROL)
             | (u8::from(b == b'"') * QUOTE)
@@ -71,34 +71,35 @@ fn text_of(data: &Utf8Bytes, body: &[u8]) -> Option<Utf8Bytes> {
     if quote {
         return None;
     }
-    // The cuts fall next to ASCII bytes, so on character boundaries.
-    let text = data.get(HEAD.len()..HEAD.len() + body.len())?;
-    data.try_slice_ref(text)
+    data.try_slice_ref(body)
 }
 
 thread_local! {
-    /// Unescaped texts are written one after another into this buffer and
-    /// split off as shared slices: a delta with an escape costs no
-    /// allocation of its own, only its share of a block of [`BLOCK`] bytes.
-    static TEXTS: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+    /// Where escapes are decoded, and the block unescaped texts too long to
+    /// hold inline are copied into, one after another, and split off as
+    /// shared slices: a delta with an escape costs no allocation of its
+    /// own, only its share of a block of [`BLOCK`] bytes.
+    static TEXTS: RefCell<(String, BytesMut)> = RefCell::new((String::new(), BytesMut::new()));
 }
 
 /// The size of a block of unescaped texts.
 const BLOCK: usize = 16 * 1024;
 
-/// The decoded text of a body with escapes, as a slice of the shared block.
-fn unescaped(body: &[u8], quote: bool) -> Option<Utf8Bytes> {
+/// The decoded text of a body with escapes.
+fn unescaped(body: &str, quote: bool) -> Option<Utf8Bytes> {
     TEXTS.with(|texts| {
-        let mut texts = texts.borrow_mut();
-        // Decoding only shortens the text.
-        if texts.capacity() - texts.len() < body.len() {
-            *texts = BytesMut::with_capacity(BLOCK.max(body.len()));
+        let (decoded, block) = &mut *texts.borrow_mut();
+        decoded.clear();
+        decode(body, quote, decoded)?;
+        if decoded.len() <= Utf8Bytes::INLINE_MAX {
+            // Text, not bytes: no check, and no block space.
+            return Some(Utf8Bytes::from(decoded.as_str()));
         }
-        if decode(body, quote, &mut texts).is_none() {
-            texts.clear();
-            return None;
+        if block.capacity() - block.len() < decoded.len() {
+            *block = BytesMut::with_capacity(BLOCK.max(decoded.len()));
         }
-        Utf8Bytes::from_utf8(texts.split().freeze()).ok()
+        block.extend_from_slice(decoded.as_bytes());
+        Utf8Bytes::from_utf8(block.split().freeze()).ok()
     })
 }
 
@@ -107,45 +108,45 @@ fn unescaped(body: &[u8], quote: bool) -> Option<Utf8Bytes> {
 /// or at the first escape JSON does not allow or that is not a whole
 /// character (a lone surrogate). `quote`: whether the body holds a quote at
 /// all (when not, its verbatim parts need no search for one).
-fn decode(body: &[u8], quote: bool, out: &mut BytesMut) -> Option<()> {
-    let verbatim = |part: &[u8], out: &mut BytesMut| {
-        (!quote || memchr::memchr(b'"', part).is_none()).then(|| out.extend_from_slice(part))
+fn decode(body: &str, quote: bool, out: &mut String) -> Option<()> {
+    let verbatim = |part: &str, out: &mut String| {
+        (!quote || memchr::memchr(b'"', part.as_bytes()).is_none()).then(|| out.push_str(part))
     };
     let mut rest = body;
-    while let Some(at) = memchr::memchr(b'\\', rest) {
+    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
+        // `at` and `at + 2` (an ASCII escape letter follows) are character
+        // boundaries: the cuts never split a character.
         verbatim(&rest[..at], out)?;
-        let (&kind, after) = rest.get(at + 1..)?.split_first()?;
-        rest = after;
-        let byte = match kind {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 0x08,
-            b'f' => 0x0C,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
+        let kind = *rest.as_bytes().get(at + 1)?;
+        rest = rest.get(at + 2..)?;
+        let c = match kind {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
             b'u' => {
                 let (c, after) = unicode_escape(rest)?;
                 rest = after;
-                let mut utf8 = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
-                continue;
+                c
             }
             _ => return None,
         };
-        out.extend_from_slice(&[byte]);
+        out.push(c);
     }
     verbatim(rest, out)
 }
 
 /// The character of `XXXX` (after `\u`) and what follows it; a high
 /// surrogate must be followed by `\uYYYY` with a low one.
-fn unicode_escape(rest: &[u8]) -> Option<(char, &[u8])> {
+fn unicode_escape(rest: &str) -> Option<(char, &str)> {
     let (first, rest) = hex4(rest)?;
     match first {
         0xD800..=0xDBFF => {
-            let rest = rest.strip_prefix(b"\\u")?;
+            let rest = rest.strip_prefix("\\u")?;
             let (second, rest) = hex4(rest)?;
             if !(0xDC00..=0xDFFF).contains(&second) {
                 return None;
@@ -158,13 +159,13 @@ fn unicode_escape(rest: &[u8]) -> Option<(char, &[u8])> {
     }
 }
 
-fn hex4(rest: &[u8]) -> Option<(u32, &[u8])> {
-    let (digits, rest) = rest.split_first_chunk::<4>()?;
+fn hex4(rest: &str) -> Option<(u32, &str)> {
+    let digits = rest.get(..4)?;
     let mut value = 0;
-    for &digit in digits {
-        value = value * 16 + char::from(digit).to_digit(16)?;
+    for digit in digits.chars() {
+        value = value * 16 + digit.to_digit(16)?;
     }
-    Some((value, rest))
+    Some((value, &rest[4..]))
 }
 
 #[cfg(test)]
@@ -209,9 +210,9 @@ mod tests {
             let escaped: String = escapes.concat();
             for data in [
                 json.clone().into_bytes(),
-                [HEAD, &raw, TAIL].concat(),
-                [HEAD, escaped.as_bytes(), TAIL].concat(),
-                [HEAD, junk.as_bytes(), TAIL].concat(),
+                [HEAD.as_bytes(), &raw, TAIL.as_bytes()].concat(),
+                [HEAD.as_bytes(), escaped.as_bytes(), TAIL.as_bytes()].concat(),
+                [HEAD.as_bytes(), junk.as_bytes(), TAIL.as_bytes()].concat(),
                 format!("{json}{junk}").into_bytes(),
                 format!("{junk}{json}").into_bytes(),
                 raw,
@@ -245,7 +246,7 @@ mod tests {
             let (fast, general) = both(data.as_bytes()).unwrap();
             assert_eq!(fast, general, "{data}");
         }
-        let data = Utf8Bytes::from(r#"{"text":"zero-copy text"}"#);
+        let data = Utf8Bytes::from(r#"{"text":"zero-copy text, too long to hold inline"}"#);
         let delta = text_delta(&data).unwrap();
         assert_eq!(
             delta.text.as_bytes().as_ptr(),
@@ -262,12 +263,17 @@ mod tests {
     fn unescaped_texts_share_blocks() {
         let texts: Vec<_> = (0..100)
             .map(|i| {
-                let data = Utf8Bytes::from(format!(r#"{{"text":"line {i}\nnext"}}"#));
+                let data = Utf8Bytes::from(format!(
+                    r#"{{"text":"line {i}\nthen a next line long enough to share"}}"#
+                ));
                 text_delta(&data).unwrap().text
             })
             .collect();
         for (i, text) in texts.iter().enumerate() {
-            assert_eq!(text, &format!("line {i}\nnext"));
+            assert_eq!(
+                text,
+                &format!("line {i}\nthen a next line long enough to share")
+            );
         }
         // Consecutive texts sit next to each other in one block.
         let (a, b) = (&texts[50], &texts[51]);
