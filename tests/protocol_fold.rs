@@ -127,7 +127,7 @@ fn build(
     terminal: Result<Option<Usage>, ErrorObject>,
     seed: &Seed,
 ) -> Generated {
-    let mut events = vec![ResponseEvent::Created(Created {
+    let mut events = vec![ResponseEvent::from(Created {
         id: id.clone().into(),
         instance_id: "ab12cd34ef".into(),
         session_id: session.clone().into(),
@@ -149,7 +149,7 @@ fn build(
         match outcome {
             Ok(duration_ms) => {
                 calls[call].outcome = ToolOutcome::Completed { duration_ms };
-                events.push(ResponseEvent::ToolCallCompleted(ToolCallCompleted {
+                events.push(ResponseEvent::from(ToolCallCompleted {
                     tool: TOOLS[tool].into(),
                     duration_ms,
                 }));
@@ -158,7 +158,7 @@ fn build(
                 calls[call].outcome = ToolOutcome::Failed {
                     error: ToolError::Message(message.clone().into()),
                 };
-                events.push(ResponseEvent::ToolCallFailed(ToolCallFailed {
+                events.push(ResponseEvent::from(ToolCallFailed {
                     tool: TOOLS[tool].into(),
                     error: ToolError::Message(message.into()),
                 }));
@@ -182,7 +182,7 @@ fn build(
                     label: Some(label.clone()),
                     outcome: ToolOutcome::Running,
                 });
-                events.push(ResponseEvent::ToolCallStarted(ToolCallStarted {
+                events.push(ResponseEvent::from(ToolCallStarted {
                     tool: TOOLS[tool].into(),
                     label: label.into(),
                 }));
@@ -202,14 +202,14 @@ fn build(
     }
     let (status, usage, error) = match terminal {
         Ok(usage) => {
-            events.push(ResponseEvent::Completed(Completed {
+            events.push(ResponseEvent::from(Completed {
                 output_text: output.clone().into(),
                 usage: usage.clone(),
             }));
             (Status::Completed, usage, None)
         }
         Err(error) => {
-            events.push(ResponseEvent::Failed(Failed {
+            events.push(ResponseEvent::from(Failed {
                 error: error.clone(),
             }));
             (Status::Failed, None, Some(error))

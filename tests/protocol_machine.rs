@@ -210,7 +210,7 @@ fn op() -> impl Strategy<Value = Op> {
 /// calls), closes of what is still open, completed with the deltas' text.
 fn valid_turn() -> impl Strategy<Value = Vec<ResponseEvent>> {
     (prop::collection::vec(op(), 0..30), "[0-9a-f]{32}").prop_map(|(ops, id)| {
-        let mut events = vec![ResponseEvent::Created(Created {
+        let mut events = vec![ResponseEvent::from(Created {
             id: id.into(),
             instance_id: "inst".into(),
             session_id: "sess".into(),
@@ -218,7 +218,7 @@ fn valid_turn() -> impl Strategy<Value = Vec<ResponseEvent>> {
         let mut open: Vec<usize> = Vec::new();
         let mut text = String::new();
         let close = |tool: usize, duration: u32| {
-            ResponseEvent::ToolCallCompleted(ToolCallCompleted {
+            ResponseEvent::from(ToolCallCompleted {
                 tool: TOOLS[tool].into(),
                 duration_ms: f64::from(duration),
             })
@@ -234,7 +234,7 @@ fn valid_turn() -> impl Strategy<Value = Vec<ResponseEvent>> {
                 }
                 Op::Start(tool, label) => {
                     open.push(tool);
-                    events.push(ResponseEvent::ToolCallStarted(ToolCallStarted {
+                    events.push(ResponseEvent::from(ToolCallStarted {
                         tool: TOOLS[tool].into(),
                         label: label.into(),
                     }));
@@ -250,7 +250,7 @@ fn valid_turn() -> impl Strategy<Value = Vec<ResponseEvent>> {
         for tool in open {
             events.push(close(tool, 1));
         }
-        events.push(ResponseEvent::Completed(Completed {
+        events.push(ResponseEvent::from(Completed {
             output_text: text.into(),
             usage: Some(Usage::new(3, 4)),
         }));

@@ -222,7 +222,7 @@ impl TurnBuilder {
                 turn.response.status = Status::Failed;
                 turn.response.error = Some(failed.error.clone());
             }
-            ResponseEvent::Unknown { .. } => {}
+            ResponseEvent::Unknown(_) => {}
         }
     }
 

@@ -281,8 +281,9 @@ impl Validator {
     /// Checks one event: parses its payload (the one way events are parsed,
     /// [`ResponseEvent::from_sse`]) and applies every rule.
     pub fn push(&mut self, event: &sse::Event) -> Checked {
-        let parsed = ResponseEvent::from_sse(event);
-        let findings = self.check(event, parsed.as_ref());
+        let kind = EventKind::of_sse(event);
+        let parsed = ResponseEvent::from_sse_of(kind, event);
+        let findings = self.check(event, kind, parsed.as_ref());
         Checked {
             event: parsed,
             findings,
@@ -346,14 +347,13 @@ impl Validator {
     fn check(
         &mut self,
         event: &sse::Event,
+        kind: Option<EventKind>,
         parsed: Result<&ResponseEvent, &PayloadErrors>,
     ) -> Vec<Finding> {
         self.findings.clear();
         let index = self.skip_event();
         let position = event.position();
-        // Only messages need the name as text (`event_type()` checks UTF-8).
         let name = || event.event_type();
-        let kind = EventKind::of_sse(event);
         let at = Some(index);
 
         if event.explicit_type().is_none() {

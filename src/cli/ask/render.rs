@@ -112,8 +112,8 @@ impl<W: Write> Renderer<W> {
             ResponseEvent::Failed(failed) => {
                 self.line(RED, &format!("turn failed: {}", failed.error))
             }
-            ResponseEvent::Unknown { name, .. } => {
-                self.line(DIM, &format!("(unknown event {name})"))
+            ResponseEvent::Unknown(unknown) => {
+                self.line(DIM, &format!("(unknown event {})", unknown.name))
             }
             // `created` and `completed` add nothing the end does not say.
             _ => Ok(()),

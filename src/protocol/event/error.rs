@@ -152,24 +152,24 @@ impl PayloadError {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct PayloadErrors {
-    first: PayloadError,
-    rest: Vec<PayloadError>,
+    /// At least one; boxed, so a parse result is no bigger than its event.
+    errors: Box<[PayloadError]>,
 }
 
 impl PayloadErrors {
     /// The first reason.
     pub fn first(&self) -> &PayloadError {
-        &self.first
+        &self.errors[0]
     }
 
     /// Every reason, in field order.
-    pub fn iter(&self) -> impl Iterator<Item = &PayloadError> {
-        std::iter::once(&self.first).chain(&self.rest)
+    pub fn iter(&self) -> std::slice::Iter<'_, PayloadError> {
+        self.errors.iter()
     }
 
     /// How many reasons there are (at least one).
     pub fn len(&self) -> usize {
-        1 + self.rest.len()
+        self.errors.len()
     }
 
     /// Always `false`: there is at least one reason.
@@ -179,51 +179,41 @@ impl PayloadErrors {
 
     /// The rule of the first reason.
     pub fn rule(&self) -> Rule {
-        self.first.rule()
+        self.first().rule()
     }
 
     /// The field of the first reason.
     pub fn field(&self) -> Option<&'static str> {
-        self.first.field()
+        self.first().field()
     }
 
     /// The reasons, first first.
     pub fn into_vec(self) -> Vec<PayloadError> {
-        let mut all = Vec::with_capacity(self.len());
-        all.push(self.first);
-        all.extend(self.rest);
-        all
+        self.errors.into_vec()
     }
 
     /// Collects reasons; `None` when there are none.
-    pub(super) fn from_vec(mut errors: Vec<PayloadError>) -> Option<Self> {
-        if errors.is_empty() {
-            return None;
-        }
-        let first = errors.remove(0);
-        Some(PayloadErrors {
-            first,
-            rest: errors,
+    pub(super) fn from_vec(errors: Vec<PayloadError>) -> Option<Self> {
+        (!errors.is_empty()).then(|| PayloadErrors {
+            errors: errors.into_boxed_slice(),
         })
     }
 }
 
 impl From<PayloadError> for PayloadErrors {
-    fn from(first: PayloadError) -> Self {
+    fn from(error: PayloadError) -> Self {
         PayloadErrors {
-            first,
-            rest: Vec::new(),
+            errors: Box::new([error]),
         }
     }
 }
 
 impl<'a> IntoIterator for &'a PayloadErrors {
     type Item = &'a PayloadError;
-    type IntoIter =
-        std::iter::Chain<std::iter::Once<&'a PayloadError>, std::slice::Iter<'a, PayloadError>>;
+    type IntoIter = std::slice::Iter<'a, PayloadError>;
 
     fn into_iter(self) -> Self::IntoIter {
-        std::iter::once(&self.first).chain(self.rest.iter())
+        self.errors.iter()
     }
 }
 

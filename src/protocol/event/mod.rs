@@ -53,33 +53,76 @@ use crate::sse::{self, Utf8Bytes};
 /// `'static` and `Send` and costs no copy. With serde it is written as
 /// `{"event": name, "data": payload}`, and read back the same way (the data
 /// is checked as the contract requires).
+///
+/// The payloads of the rare events are boxed, so the enum is the size of a
+/// delta (48 bytes, not 120): the events of a turn are nearly all deltas,
+/// and every step of the pipeline moves them. Each payload converts into
+/// its event with `into()`.
+///
+/// ```
+/// use agent37_stream::protocol::event::{ResponseEvent, ToolCallStarted};
+///
+/// let event: ResponseEvent = ToolCallStarted { tool: "browser".into(), label: "Searching".into() }.into();
+/// assert_eq!(event.name(), "response.tool_call.started");
+/// assert!(std::mem::size_of::<ResponseEvent>() <= 48);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum ResponseEvent {
     /// `response.created`: the turn started.
-    Created(Created),
+    Created(Box<Created>),
     /// `response.reasoning.delta`: a chunk of the agent's thinking.
     ReasoningDelta(TextDelta),
     /// `response.output_text.delta`: a chunk of the visible answer.
     OutputTextDelta(TextDelta),
     /// `response.tool_call.started`: the agent called a tool.
-    ToolCallStarted(ToolCallStarted),
+    ToolCallStarted(Box<ToolCallStarted>),
     /// `response.tool_call.completed`: a tool call returned.
-    ToolCallCompleted(ToolCallCompleted),
+    ToolCallCompleted(Box<ToolCallCompleted>),
     /// `response.tool_call.failed`: a tool call failed; the run continues.
-    ToolCallFailed(ToolCallFailed),
+    ToolCallFailed(Box<ToolCallFailed>),
     /// `response.completed`: terminal success.
-    Completed(Completed),
+    Completed(Box<Completed>),
     /// `response.failed`: terminal error.
-    Failed(Failed),
+    Failed(Box<Failed>),
     /// An event whose name is outside the contract's table (an event with no
     /// `event:` name has the SSE default name `message`), kept as it came.
-    Unknown {
-        /// The event name.
-        name: Utf8Bytes,
-        /// The raw data, not parsed.
-        data: Utf8Bytes,
-    },
+    Unknown(Box<UnknownEvent>),
+}
+
+/// An event whose name is outside the contract's table, kept as it came.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UnknownEvent {
+    /// The event name.
+    pub name: Utf8Bytes,
+    /// The raw data, not parsed.
+    pub data: Utf8Bytes,
+}
+
+/// `payload.into()`: the event that carries it.
+macro_rules! boxed_payloads {
+    ($($payload:ident),+) => {$(
+        impl From<$payload> for ResponseEvent {
+            fn from(payload: $payload) -> Self {
+                ResponseEvent::$payload(Box::new(payload))
+            }
+        }
+    )+};
+}
+
+boxed_payloads!(
+    Created,
+    ToolCallStarted,
+    ToolCallCompleted,
+    ToolCallFailed,
+    Completed,
+    Failed
+);
+
+impl From<UnknownEvent> for ResponseEvent {
+    fn from(event: UnknownEvent) -> Self {
+        ResponseEvent::Unknown(Box::new(event))
+    }
 }
 
 /// Payload of `response.created`: `{ id, instance_id, session_id }`.
@@ -185,15 +228,26 @@ impl ResponseEvent {
     /// is an `Unknown` named `message` here, and the
     /// [`Validator`](super::machine::Validator) reports it as `untyped-event`.
     pub fn from_sse(event: &sse::Event) -> Result<Self, PayloadErrors> {
-        match EventKind::of_sse(event) {
+        Self::from_sse_of(EventKind::of_sse(event), event)
+    }
+
+    /// [`from_sse`](Self::from_sse) for an event whose kind the caller
+    /// already looked up.
+    #[inline]
+    pub(crate) fn from_sse_of(
+        kind: Option<EventKind>,
+        event: &sse::Event,
+    ) -> Result<Self, PayloadErrors> {
+        match kind {
             Some(kind) => Self::parse_known(kind, event.data_text()),
-            None => Ok(ResponseEvent::Unknown {
+            None => Ok(UnknownEvent {
                 name: event
                     .explicit_type()
                     .cloned()
                     .unwrap_or(Utf8Bytes::from_static("message")),
                 data: event.data_text().clone(),
-            }),
+            }
+            .into()),
         }
     }
 
@@ -213,7 +267,7 @@ impl ResponseEvent {
         let (name, data) = (name.into(), data.into());
         match EventKind::from_name(&name) {
             Some(kind) => Self::parse_known(kind, &data),
-            None => Ok(ResponseEvent::Unknown { name, data }),
+            None => Ok(UnknownEvent { name, data }.into()),
         }
     }
 
@@ -221,22 +275,20 @@ impl ResponseEvent {
     pub(crate) fn parse_known(kind: EventKind, data: &Utf8Bytes) -> Result<Self, PayloadErrors> {
         let bytes = data.as_bytes();
         match kind {
-            EventKind::Created => de::parse::<de::CreatedFields>(bytes, data).map(Self::Created),
+            EventKind::Created => de::parse::<de::CreatedFields>(bytes, data).map(Self::from),
             EventKind::ReasoningDelta => fast::text_delta(data).map(Self::ReasoningDelta),
             EventKind::OutputTextDelta => fast::text_delta(data).map(Self::OutputTextDelta),
             EventKind::ToolCallStarted => {
-                de::parse::<de::StartedFields>(bytes, data).map(Self::ToolCallStarted)
+                de::parse::<de::StartedFields>(bytes, data).map(Self::from)
             }
             EventKind::ToolCallCompleted => {
-                de::parse::<de::ToolCompletedFields>(bytes, data).map(Self::ToolCallCompleted)
+                de::parse::<de::ToolCompletedFields>(bytes, data).map(Self::from)
             }
             EventKind::ToolCallFailed => {
-                de::parse::<de::ToolFailedFields>(bytes, data).map(Self::ToolCallFailed)
+                de::parse::<de::ToolFailedFields>(bytes, data).map(Self::from)
             }
-            EventKind::Completed => {
-                de::parse::<de::CompletedFields>(bytes, data).map(Self::Completed)
-            }
-            EventKind::Failed => de::parse::<de::FailedFields>(bytes, data).map(Self::Failed),
+            EventKind::Completed => de::parse::<de::CompletedFields>(bytes, data).map(Self::from),
+            EventKind::Failed => de::parse::<de::FailedFields>(bytes, data).map(Self::from),
         }
     }
 
@@ -251,14 +303,14 @@ impl ResponseEvent {
             ResponseEvent::ToolCallFailed(_) => EventKind::ToolCallFailed,
             ResponseEvent::Completed(_) => EventKind::Completed,
             ResponseEvent::Failed(_) => EventKind::Failed,
-            ResponseEvent::Unknown { .. } => return None,
+            ResponseEvent::Unknown(_) => return None,
         })
     }
 
     /// The event name (the raw name for [`ResponseEvent::Unknown`]).
     pub fn name(&self) -> &str {
         match self {
-            ResponseEvent::Unknown { name, .. } => name,
+            ResponseEvent::Unknown(unknown) => &unknown.name,
             known => known.kind().map_or("", EventKind::name),
         }
     }
@@ -281,7 +333,7 @@ impl ResponseEvent {
             ResponseEvent::ToolCallFailed(p) => serde_json::to_string(p),
             ResponseEvent::Completed(p) => serde_json::to_string(p),
             ResponseEvent::Failed(p) => serde_json::to_string(p),
-            ResponseEvent::Unknown { data, .. } => return data.to_string(),
+            ResponseEvent::Unknown(unknown) => return unknown.data.to_string(),
         };
         json.unwrap_or_default()
     }
@@ -300,7 +352,7 @@ impl ResponseEvent {
     /// ```
     pub fn to_sse(&self) -> sse::Event {
         let name = match self {
-            ResponseEvent::Unknown { name, .. } => name.clone(),
+            ResponseEvent::Unknown(unknown) => unknown.name.clone(),
             known => Utf8Bytes::from_static(known.name_static()),
         };
         sse::Event::new(name, self.data_json())
@@ -322,8 +374,8 @@ impl Serialize for ResponseEvent {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // Unknown data is kept as it came: written as a JSON string.
         let json = match self {
-            ResponseEvent::Unknown { data, .. } => {
-                serde_json::to_string(data.as_str()).map_err(serde::ser::Error::custom)?
+            ResponseEvent::Unknown(unknown) => {
+                serde_json::to_string(unknown.data.as_str()).map_err(serde::ser::Error::custom)?
             }
             known => known.data_json(),
         };
@@ -346,10 +398,11 @@ impl<'de> Deserialize<'de> for ResponseEvent {
                 .map_err(serde::de::Error::custom),
             None => {
                 let data: String = serde_json::from_str(raw).map_err(serde::de::Error::custom)?;
-                Ok(ResponseEvent::Unknown {
+                Ok(UnknownEvent {
                     name: Utf8Bytes::from(tagged.event.into_owned()),
                     data: Utf8Bytes::from(data),
-                })
+                }
+                .into())
             }
         }
     }
@@ -437,7 +490,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             event,
-            ResponseEvent::ToolCallStarted(ToolCallStarted {
+            ResponseEvent::from(ToolCallStarted {
                 tool: "browser".into(),
                 label: "Search".into()
             })
@@ -486,7 +539,7 @@ mod tests {
         let event = parse("response.completed", r#"{"output_text":"","usage":null}"#).unwrap();
         assert_eq!(
             event,
-            ResponseEvent::Completed(Completed {
+            ResponseEvent::from(Completed {
                 output_text: "".into(),
                 usage: None
             })
@@ -522,7 +575,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             event,
-            ResponseEvent::Failed(Failed {
+            ResponseEvent::from(Failed {
                 error: ErrorObject {
                     code: ErrorCode::RateLimited,
                     message: "Slow down".into(),
@@ -565,10 +618,11 @@ mod tests {
         let event = parse("response.queued", "not json at all").unwrap();
         assert_eq!(
             event,
-            ResponseEvent::Unknown {
+            UnknownEvent {
                 name: "response.queued".into(),
                 data: "not json at all".into()
             }
+            .into()
         );
         assert_eq!(event.name(), "response.queued");
         assert_eq!(event.kind(), None);
@@ -884,28 +938,28 @@ mod tests {
     #[test]
     fn typed_events_serialize_and_reparse() {
         let events = [
-            ResponseEvent::Created(Created {
+            ResponseEvent::from(Created {
                 id: "0123456789abcdef0123456789abcdef".into(),
                 instance_id: "inst".into(),
                 session_id: "sess".into(),
             }),
-            ResponseEvent::ToolCallCompleted(ToolCallCompleted {
+            ResponseEvent::from(ToolCallCompleted {
                 tool: "t".into(),
                 duration_ms: 12.0,
             }),
-            ResponseEvent::ToolCallCompleted(ToolCallCompleted {
+            ResponseEvent::from(ToolCallCompleted {
                 tool: "t".into(),
                 duration_ms: 0.25,
             }),
-            ResponseEvent::ToolCallFailed(ToolCallFailed {
+            ResponseEvent::from(ToolCallFailed {
                 tool: "t".into(),
                 error: ToolError::Message("x\"y".into()),
             }),
-            ResponseEvent::Completed(Completed {
+            ResponseEvent::from(Completed {
                 output_text: "line\nbreak".into(),
                 usage: Some(Usage::new(1, 2)),
             }),
-            ResponseEvent::Failed(Failed {
+            ResponseEvent::from(Failed {
                 error: ErrorObject::new("c", "m"),
             }),
         ];
@@ -913,7 +967,7 @@ mod tests {
             let sse = event.to_sse();
             assert_eq!(ResponseEvent::from_sse(&sse).unwrap(), event);
         }
-        let millis = ResponseEvent::ToolCallCompleted(ToolCallCompleted {
+        let millis = ResponseEvent::from(ToolCallCompleted {
             tool: "t".into(),
             duration_ms: 12.0,
         });
