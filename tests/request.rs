@@ -177,6 +177,48 @@ fn messages_say_what_was_wrong() {
     assert_eq!(err.message(), "`stream` must be a boolean, not a string");
     let err = reject_json(json!({"input": "hi", "mode": "goal"}));
     assert!(err.message().contains("reserved"), "{}", err.message());
+    let err = reject_json(json!({"input": "hi", "mode": "Chat"}));
+    assert_eq!(
+        err.message(),
+        r#"`mode` must be one of chat, goal; got "Chat""#
+    );
+    let err = reject_json(json!({"input": "hi", "agent": "codex"}));
+    assert_eq!(
+        err.message(),
+        r#"`agent` must be one of hermes; got "codex""#
+    );
+}
+
+#[test]
+fn an_unknown_agent_is_refused_by_validate_as_by_from_body() {
+    let agent: Agent = "openclaw".parse().unwrap();
+    assert!(matches!(&agent, Agent::Other(name) if name.as_str() == "openclaw"));
+    let err = CreateResponse::builder("hi")
+        .agent(agent.clone())
+        .build()
+        .unwrap_err();
+    assert_validation(&err, Some("agent"));
+    assert_eq!(
+        err.message(),
+        r#"`agent` must be one of hermes; got "openclaw""#
+    );
+
+    let unchecked = CreateResponse::builder("hi").agent(agent).build_unchecked();
+    let body = serde_json::to_vec(&unchecked).unwrap();
+    assert_eq!(body, br#"{"input":"hi","agent":"openclaw"}"#);
+    assert_eq!(CreateResponse::from_body(&body).unwrap_err(), err);
+    assert!(serde_json::from_slice::<CreateResponse>(&body).is_err());
+
+    // The agent is a type rule: it comes before the metadata limits and `goal`.
+    let both = CreateResponse::builder("hi")
+        .agent(Agent::from("Hermes"))
+        .metadata(metadata_of_pairs(17))
+        .mode(Mode::Goal)
+        .build_unchecked();
+    let err = both.validate().unwrap_err();
+    assert_eq!(err.param(), Some("agent"));
+    let body = serde_json::to_vec(&both).unwrap();
+    assert_eq!(CreateResponse::from_body(&body).unwrap_err(), err);
 }
 
 #[test]
@@ -405,13 +447,11 @@ fn metadata_value() -> impl Strategy<Value = Value> {
 }
 
 fn arbitrary_request() -> impl Strategy<Value = CreateResponse> {
-    let effort = prop_oneof![
-        Just(ReasoningEffort::None),
-        Just(ReasoningEffort::Minimal),
-        Just(ReasoningEffort::Low),
-        Just(ReasoningEffort::Medium),
-        Just(ReasoningEffort::High),
-        Just(ReasoningEffort::XHigh),
+    let effort = proptest::sample::select(ReasoningEffort::ALL);
+    // Mostly the default, sometimes a name a newer server might know.
+    let agent = prop_oneof![
+        3 => Just(Agent::Hermes),
+        1 => "[a-zA-Z_-]{0,10}".prop_map(|name| Agent::from(name.as_str())),
     ];
     (
         any::<String>(),
@@ -424,12 +464,16 @@ fn arbitrary_request() -> impl Strategy<Value = CreateResponse> {
             metadata_value(),
             0..20,
         )),
-        prop_oneof![Just(Mode::Chat), Just(Mode::Goal)],
+        agent,
+        proptest::sample::select(Mode::ALL),
         proptest::option::of("[a-z_0-9]{0,12}"),
     )
         .prop_map(
-            |(input, session_id, stream, model, effort, metadata, mode, instance_id)| {
-                let mut builder = CreateResponse::builder(input).stream(stream).mode(mode);
+            |(input, session_id, stream, model, effort, metadata, agent, mode, instance_id)| {
+                let mut builder = CreateResponse::builder(input)
+                    .stream(stream)
+                    .agent(agent)
+                    .mode(mode);
                 if let Some(session_id) = session_id {
                     builder = builder.session_id(session_id);
                 }

@@ -36,17 +36,18 @@ use serde::{Deserialize, Serialize};
 
 use super::calls::OpenCalls;
 use super::event::{PayloadErrors, ResponseEvent, ToolError};
-use super::response::{DEFAULT_AGENT, Response, Status};
+use super::request::Agent;
+use super::response::{Response, Status};
 use crate::sse;
 
 /// What a server knows about a turn but its stream does not carry.
 ///
 /// The defaults: agent `hermes`, no model, no provider, no metadata, and
 /// `created` 0 (set it, e.g. from the time the request was sent).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Seed {
     /// The agent running the turn.
-    pub agent: String,
+    pub agent: Agent,
     /// The model, when known.
     pub model: Option<String>,
     /// The model's provider, when known.
@@ -55,18 +56,6 @@ pub struct Seed {
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// When the turn started, in milliseconds since the Unix epoch.
     pub created: u64,
-}
-
-impl Default for Seed {
-    fn default() -> Self {
-        Seed {
-            agent: DEFAULT_AGENT.to_owned(),
-            model: None,
-            provider: None,
-            metadata: None,
-            created: 0,
-        }
-    }
 }
 
 /// A folded turn: the response object and what only the stream shows.

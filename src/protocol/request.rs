@@ -46,14 +46,13 @@
 //! Unknown fields are ignored, so a client newer than the server's schema keeps
 //! working (the same forward compatibility the event payloads have).
 
-use std::fmt;
 use std::io;
-use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, ErrorCode};
+use super::wire::{self, Vocabulary, wire_enum};
 
 /// The largest request body the gateway accepts: 2 MB, read as 2 × 1024 × 1024
 /// bytes. One byte more is `payload_too_large`.
@@ -68,149 +67,62 @@ pub const MAX_METADATA_PAIRS: usize = 16;
 /// count.
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;
 
-/// Defines `as_str`, `FromStr`, `Display` and string serde for a unit enum, from
-/// one table of variants and their wire names.
-macro_rules! wire_enum {
-    ($name:ident, $field:literal, [$($variant:ident => $text:literal),+ $(,)?]) => {
-        impl $name {
-            /// Every wire value, in documentation order.
-            pub const VALUES: &'static [&'static str] = &[$($text),+];
-
-            /// The value as it appears on the wire.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = ParseValueError;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(ParseValueError {
-                        field: $field,
-                        value: s.to_owned(),
-                        expected: Self::VALUES,
-                    }),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-                text.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
-/// How hard the model thinks (`reasoning_effort`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ReasoningEffort {
-    /// `none`
-    None,
-    /// `minimal`
-    Minimal,
-    /// `low`
-    Low,
-    /// `medium`
-    Medium,
-    /// `high`
-    High,
-    /// `xhigh`
-    XHigh,
-}
-
-wire_enum!(ReasoningEffort, "reasoning_effort", [
-    None => "none",
-    Minimal => "minimal",
-    Low => "low",
-    Medium => "medium",
-    High => "high",
-    XHigh => "xhigh",
-]);
-
-/// Which agent runs the turn (`agent`). `hermes` is the default and, today, the
-/// only one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Agent {
-    /// `hermes`
-    #[default]
-    Hermes,
-}
-
-wire_enum!(Agent, "agent", [Hermes => "hermes"]);
-
-/// How the turn runs (`mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Mode {
-    /// `chat`: one turn, one reply. The default.
-    #[default]
-    Chat,
-    /// `goal`: reserved. It parses, but [`CreateResponse::validate`] rejects it as
-    /// the gateway does today.
-    Goal,
-}
-
-wire_enum!(Mode, "mode", [Chat => "chat", Goal => "goal"]);
-
-/// A string that is not one of a field's values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseValueError {
-    field: &'static str,
-    value: String,
-    expected: &'static [&'static str],
-}
-
-impl ParseValueError {
-    /// The request field the value was for, e.g. `reasoning_effort`.
-    pub fn field(&self) -> &'static str {
-        self.field
-    }
-
-    /// The value given.
-    pub fn value(&self) -> &str {
-        &self.value
-    }
-
-    /// The values the field accepts.
-    pub fn expected(&self) -> &'static [&'static str] {
-        self.expected
+wire_enum! {
+    /// How hard the model thinks (`reasoning_effort`).
+    #[non_exhaustive]
+    pub enum ReasoningEffort {
+        error UnknownReasoningEffort("a reasoning effort");
+        None = "none", "no reasoning";
+        Minimal = "minimal", "the least reasoning";
+        Low = "low", "light reasoning";
+        Medium = "medium", "moderate reasoning";
+        High = "high", "thorough reasoning";
+        XHigh = "xhigh", "the most reasoning";
     }
 }
 
-impl fmt::Display for ParseValueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` must be one of {}; got {:?}",
-            self.field,
-            self.expected.join(", "),
-            self.value
-        )
+wire_enum! {
+    /// Which agent runs the turn (`agent`). `hermes` is the default and, today,
+    /// the only one.
+    ///
+    /// The vocabulary is open, because a response names the agent that ran
+    /// the turn and a newer server may name one this crate does not know: it
+    /// reads as [`Agent::Other`] and writes back the same name, so a client
+    /// keeps working. A request, though, must name a known agent:
+    /// [`CreateResponse::validate`] and [`CreateResponse::from_body`] refuse
+    /// any other, as the gateway does.
+    ///
+    /// ```
+    /// use agent37_stream::protocol::request::{Agent, CreateResponse};
+    ///
+    /// let agent: Agent = "openclaw".parse().unwrap();
+    /// assert!(!agent.is_known());
+    /// assert_eq!(serde_json::to_string(&agent).unwrap(), r#""openclaw""#);
+    ///
+    /// let request = CreateResponse::builder("hi").agent(agent).build_unchecked();
+    /// assert_eq!(request.validate().unwrap_err().param(), Some("agent"));
+    /// ```
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub enum Agent {
+        open Other(OtherAgent);
+        #[default]
+        Hermes = "hermes", "the agent every turn runs today; the default";
     }
 }
 
-impl std::error::Error for ParseValueError {}
+wire_enum! {
+    /// How the turn runs (`mode`). `goal` parses, but
+    /// [`CreateResponse::validate`] rejects it as the gateway does today.
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub enum Mode {
+        error UnknownMode("a mode");
+        #[default]
+        Chat = "chat", "one turn, one reply; the default";
+        Goal = "goal", "reserved: the gateway does not accept it yet";
+    }
+}
 
 /// The body of `POST /v1/responses`.
 ///
@@ -384,8 +296,14 @@ impl CreateResponse {
         })
     }
 
-    /// Rules 4 and 5, which a well-typed request can still break.
+    /// Rules 4 and 5, which a well-typed request can still break, and rule 3 for
+    /// an `agent` this crate does not know.
     fn check_limits(&self) -> Result<(), ApiError> {
+        // Only a request built in code gets here with an unknown agent (`from_value`
+        // refuses one), and the gateway reads it as a rule 3 failure: so it comes first.
+        if let Agent::Other(name) = &self.agent {
+            return Err(not_one_of::<Agent>("agent", name.as_str()));
+        }
         if let Some(metadata) = &self.metadata {
             if metadata.len() > MAX_METADATA_PAIRS {
                 return Err(invalid(
@@ -537,13 +455,23 @@ fn string(name: &str, value: &Value) -> Result<String, ApiError> {
     }
 }
 
-fn choice<T: FromStr<Err = ParseValueError>>(name: &str, value: &Value) -> Result<T, ApiError> {
+/// A field that holds one of a table's names; a name outside the table is a
+/// validation error, even in an open vocabulary such as [`Agent`].
+fn choice<T: Vocabulary>(name: &str, value: &Value) -> Result<T, ApiError> {
     match value {
-        Value::String(text) => text
-            .parse()
-            .map_err(|err: ParseValueError| invalid(Some(name), err.to_string())),
+        Value::String(text) => T::lookup(text).ok_or_else(|| not_one_of::<T>(name, text)),
         other => Err(wrong_type(name, "a string", other)),
     }
+}
+
+/// The gateway's error for a `field` whose `value` is not in `T`'s table, listing
+/// the table's names.
+fn not_one_of<T: Vocabulary>(field: &str, value: &str) -> ApiError {
+    let expected = wire::names::<T>().collect::<Vec<_>>().join(", ");
+    invalid(
+        Some(field),
+        format!("`{field}` must be one of {expected}; got {value:?}"),
+    )
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -596,31 +524,86 @@ mod tests {
 
     #[test]
     fn wire_enums_round_trip_every_value() {
-        for text in ReasoningEffort::VALUES {
-            let effort: ReasoningEffort = text.parse().unwrap();
-            assert_eq!(effort.as_str(), *text);
-            assert_eq!(effort.to_string(), *text);
+        for &effort in ReasoningEffort::ALL {
+            let text = effort.as_str();
+            assert_eq!(text.parse::<ReasoningEffort>(), Ok(effort));
+            assert_eq!(effort.to_string(), text);
             assert_eq!(serde_json::to_value(effort).unwrap(), json!(text));
             assert_eq!(
                 serde_json::from_value::<ReasoningEffort>(json!(text)).unwrap(),
                 effort
             );
         }
-        assert_eq!(ReasoningEffort::VALUES.len(), 6);
-        assert_eq!(Agent::VALUES, &["hermes"]);
-        assert_eq!(Mode::VALUES, &["chat", "goal"]);
+        for agent in Agent::ALL {
+            assert_eq!(agent.as_str().parse::<Agent>().as_ref(), Ok(agent));
+            assert_eq!(agent.to_string(), agent.as_str());
+            assert_eq!(serde_json::to_value(agent).unwrap(), json!(agent.as_str()));
+            assert_eq!(
+                &serde_json::from_value::<Agent>(json!(agent.as_str())).unwrap(),
+                agent
+            );
+        }
+        for &mode in Mode::ALL {
+            assert_eq!(mode.as_str().parse::<Mode>(), Ok(mode));
+            assert_eq!(serde_json::to_value(mode).unwrap(), json!(mode.as_str()));
+        }
+        let names = |all: Vec<&str>| all.join(" ");
+        assert_eq!(
+            names(wire::names::<ReasoningEffort>().collect()),
+            "none minimal low medium high xhigh"
+        );
+        assert_eq!(names(wire::names::<Agent>().collect()), "hermes");
+        assert_eq!(names(wire::names::<Mode>().collect()), "chat goal");
+        assert_eq!(Agent::default(), Agent::Hermes);
+        assert_eq!(Mode::default(), Mode::Chat);
     }
 
     #[test]
-    fn wire_enums_reject_near_misses() {
+    fn closed_wire_enums_reject_near_misses() {
         for bad in ["High", "x-high", "xHigh", " high", "", "extreme"] {
-            let err = bad.parse::<ReasoningEffort>().unwrap_err();
-            assert_eq!(err.field(), "reasoning_effort");
-            assert_eq!(err.value(), bad);
-            assert_eq!(err.expected(), ReasoningEffort::VALUES);
+            assert_eq!(
+                bad.parse::<ReasoningEffort>(),
+                Err(UnknownReasoningEffort(bad.to_owned()))
+            );
         }
         assert!(serde_json::from_value::<Mode>(json!("Chat")).is_err());
-        assert!(serde_json::from_value::<Agent>(json!("openclaw")).is_err());
+    }
+
+    #[test]
+    fn an_unknown_agent_parses_but_a_request_refuses_it() {
+        let agent: Agent = serde_json::from_value(json!("openclaw")).unwrap();
+        assert!(matches!(&agent, Agent::Other(name) if name.as_str() == "openclaw"));
+        assert_eq!(serde_json::to_value(&agent).unwrap(), json!("openclaw"));
+        let near_miss: Agent = "Hermes".parse().unwrap();
+        assert!(!near_miss.is_known());
+        let err = choice::<Agent>("agent", &json!("openclaw")).unwrap_err();
+        assert_eq!(err.param(), Some("agent"));
+        assert_eq!(
+            err.message(),
+            r#"`agent` must be one of hermes; got "openclaw""#
+        );
+    }
+
+    #[test]
+    fn not_one_of_lists_the_table() {
+        let err = not_one_of::<Mode>("mode", "agentic");
+        assert_eq!(err.code(), Some(&ErrorCode::ValidationError));
+        assert_eq!(
+            err.message(),
+            r#"`mode` must be one of chat, goal; got "agentic""#
+        );
+        let err = not_one_of::<ReasoningEffort>("reasoning_effort", "a\"b");
+        let listed = ReasoningEffort::ALL
+            .iter()
+            .map(|effort| effort.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        assert!(err.message().contains(&listed), "{}", err.message());
+        assert!(
+            err.message().ends_with(r#"got "a\"b""#),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]

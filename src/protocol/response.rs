@@ -8,11 +8,13 @@
 //! only when `serde_json`'s `preserve_order` feature is on.)
 //!
 //! ```
+//! use agent37_stream::protocol::request::Agent;
 //! use agent37_stream::protocol::response::{Response, Status};
 //!
 //! let json = r#"{"id":"c91d2a7e84f04b6f9a3d5e1c0b87f4a2","session_id":"7f3e0b6c52a949d2b1c4a8e9d0f31726","status":"completed","agent":"hermes","model":null,"provider":null,"output_text":"Done.","usage":{"input_tokens":12,"output_tokens":3},"error":null,"metadata":null,"created":1718000000000}"#;
 //! let response: Response = serde_json::from_str(json)?;
 //! assert_eq!(response.status, Status::Completed);
+//! assert_eq!(response.agent, Agent::Hermes);
 //! assert_eq!(serde_json::to_string(&response)?, json);
 //! # Ok::<(), serde_json::Error>(())
 //! ```
@@ -22,10 +24,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::error::ErrorCode;
+use super::request::Agent;
 use super::wire::wire_enum;
-
-/// The agent every turn runs today, and the default of [`Response::agent`].
-pub const DEFAULT_AGENT: &str = "hermes";
 
 /// The response object: one agentic turn.
 ///
@@ -39,8 +39,10 @@ pub struct Response {
     pub session_id: String,
     /// Where the turn is: [`Status::InProgress`], then exactly one terminal status.
     pub status: Status,
-    /// The agent that ran the turn (`hermes` today).
-    pub agent: String,
+    /// The agent that ran the turn (`hermes` today). One a newer server names
+    /// and this crate does not know is kept as [`Agent::Other`], and written
+    /// back as it came.
+    pub agent: Agent,
     /// The model the turn ran on, `None` (`null`) when none was set.
     pub model: Option<String>,
     /// The model's provider, `None` (`null`) when none was set.
@@ -227,6 +229,17 @@ mod tests {
         round_trip(
             r#"{"id":"c91d2a7e84f04b6f9a3d5e1c0b87f4a2","session_id":"7f3e0b6c52a949d2b1c4a8e9d0f31726","status":"failed","agent":"hermes","model":null,"provider":null,"output_text":"","usage":null,"error":{"code":"rate_limited","message":"Too many requests.","hint":"Retry later."},"metadata":null,"created":1718000000001}"#,
         );
+    }
+
+    #[test]
+    fn an_agent_from_a_newer_server_round_trips() {
+        let json = r#"{"id":"c91d2a7e84f04b6f9a3d5e1c0b87f4a2","session_id":"7f3e0b6c52a949d2b1c4a8e9d0f31726","status":"completed","agent":"openclaw-2","model":null,"provider":null,"output_text":"","usage":null,"error":null,"metadata":null,"created":1}"#;
+        let parsed: Response = serde_json::from_str(json).unwrap();
+        assert!(matches!(&parsed.agent, Agent::Other(name) if name.as_str() == "openclaw-2"));
+        assert_eq!(parsed.agent, "openclaw-2");
+        round_trip(json);
+        let hermes: Response = serde_json::from_str(&json.replace("openclaw-2", "hermes")).unwrap();
+        assert_eq!(hermes.agent, Agent::Hermes);
     }
 
     #[test]

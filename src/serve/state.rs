@@ -256,7 +256,7 @@ impl State {
             (session_id, session.model.clone(), session.provider.clone())
         };
         let seed = Seed {
-            agent: request.agent.as_str().to_owned(),
+            agent: request.agent.clone(),
             model,
             provider,
             metadata: request.metadata.clone(),
