@@ -45,33 +45,75 @@ fn plain_shape(data: &Utf8Bytes) -> Option<&str> {
 /// judge (a bare quote or control character, a malformed escape).
 #[inline]
 fn text_of(data: &Utf8Bytes, body: &str) -> Option<Utf8Bytes> {
-    // No early exit, and one byte of flags OR-ed together: this form
-    // compiles to a vector loop (a tuple of flags does not).
-    const CONTROL: u8 = 1;
-    const QUOTE: u8 = 2;
-    const BACKSLASH: u8 = 4;
-    let flags = body.bytes().fold(0u8, |flags, b| {
-        flags
-            | (u8::from(b < 0x20) * CONTROL)
-            | (u8::from(b == b'"') * QUOTE)
-            | (u8::from(b == b'\\') * BACKSLASH)
-    });
-    let (control, quote, escaped) = (
-        flags & CONTROL != 0,
-        flags & QUOTE != 0,
-        flags & BACKSLASH != 0,
-    );
-    if control {
+    let special = Specials::of(body.as_bytes());
+    if special.control {
         return None;
     }
-    if escaped {
+    if special.backslash {
         // A quote is fine where an escape makes it one: `decode` judges.
-        return unescaped(body, quote);
+        return unescaped(body);
     }
-    if quote {
+    if special.quote {
         return None;
     }
     data.try_slice_ref(body)
+}
+
+/// Which bytes that JSON treats specially inside a string a body holds.
+#[derive(Debug, PartialEq)]
+struct Specials {
+    /// A control character (below U+0020): never allowed raw.
+    control: bool,
+    /// A quote: it would end the string, unless escaped.
+    quote: bool,
+    /// A backslash: an escape.
+    backslash: bool,
+}
+
+impl Specials {
+    /// Looks eight bytes at a time, with no early exit: deltas are short,
+    /// and a vector loop would not start before 32 bytes.
+    #[inline]
+    fn of(bytes: &[u8]) -> Self {
+        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+        // Nonzero exactly when some byte of `word` is below `n` (n ≤ 0x80).
+        let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
+        let (mut control, mut quote, mut backslash) = (0, 0, 0);
+        let mut scan = |word: u64| {
+            control |= below(word, 0x20);
+            quote |= below(word ^ (ONES * u64::from(b'"')), 1);
+            backslash |= below(word ^ (ONES * u64::from(b'\\')), 1);
+        };
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            scan(word_of(word));
+        }
+        match words.remainder() {
+            [] => {}
+            // The last eight bytes again: the overlap was already clean
+            // or already counted.
+            _ if bytes.len() >= 8 => scan(word_of(&bytes[bytes.len() - 8..])),
+            rest => {
+                let mut padded = [b'a'; 8];
+                padded[..rest.len()].copy_from_slice(rest);
+                scan(u64::from_ne_bytes(padded));
+            }
+        }
+        Specials {
+            control: control != 0,
+            quote: quote != 0,
+            backslash: backslash != 0,
+        }
+    }
+}
+
+/// The first eight bytes of `bytes` (at least eight) as a word.
+#[inline]
+fn word_of(bytes: &[u8]) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&bytes[..8]);
+    u64::from_ne_bytes(word)
 }
 
 thread_local! {
@@ -86,11 +128,11 @@ thread_local! {
 const BLOCK: usize = 16 * 1024;
 
 /// The decoded text of a body with escapes.
-fn unescaped(body: &str, quote: bool) -> Option<Utf8Bytes> {
+fn unescaped(body: &str) -> Option<Utf8Bytes> {
     TEXTS.with(|texts| {
         let (decoded, block) = &mut *texts.borrow_mut();
         decoded.clear();
-        decode(body, quote, decoded)?;
+        decode(body, decoded)?;
         if decoded.len() <= Utf8Bytes::INLINE_MAX {
             // Text, not bytes: no check, and no block space.
             return Some(Utf8Bytes::from(decoded.as_str()));
@@ -106,66 +148,68 @@ fn unescaped(body: &str, quote: bool) -> Option<Utf8Bytes> {
 /// Decodes the escapes of a JSON string body (no control character) into
 /// `out`; `None` at a quote no escape makes (the string would end there),
 /// or at the first escape JSON does not allow or that is not a whole
-/// character (a lone surrogate). `quote`: whether the body holds a quote at
-/// all (when not, its verbatim parts need no search for one).
-fn decode(body: &str, quote: bool, out: &mut String) -> Option<()> {
-    let verbatim = |part: &str, out: &mut String| {
-        (!quote || memchr::memchr(b'"', part.as_bytes()).is_none()).then(|| out.push_str(part))
-    };
-    let mut rest = body;
-    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
-        // `at` and `at + 2` (an ASCII escape letter follows) are character
-        // boundaries: the cuts never split a character.
-        verbatim(&rest[..at], out)?;
-        let kind = *rest.as_bytes().get(at + 1)?;
-        rest = rest.get(at + 2..)?;
-        let c = match kind {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let (c, after) = unicode_escape(rest)?;
-                rest = after;
-                c
+/// character (a lone surrogate).
+fn decode(body: &str, out: &mut String) -> Option<()> {
+    // A plain loop, not `memchr`: the bodies are a few words long.
+    let bytes = body.as_bytes();
+    let (mut verbatim, mut at) = (0, 0);
+    while let Some(&byte) = bytes.get(at) {
+        match byte {
+            b'\\' => {
+                out.push_str(body.get(verbatim..at)?);
+                let kind = *bytes.get(at + 1)?;
+                at += 2;
+                let c = match kind {
+                    b'"' => '"',
+                    b'\\' => '\\',
+                    b'/' => '/',
+                    b'b' => '\u{8}',
+                    b'f' => '\u{c}',
+                    b'n' => '\n',
+                    b'r' => '\r',
+                    b't' => '\t',
+                    b'u' => {
+                        let (c, used) = unicode_escape(&bytes[at..])?;
+                        at += used;
+                        c
+                    }
+                    _ => return None,
+                };
+                out.push(c);
+                verbatim = at;
             }
-            _ => return None,
-        };
-        out.push(c);
+            b'"' => return None,
+            _ => at += 1,
+        }
     }
-    verbatim(rest, out)
+    out.push_str(body.get(verbatim..)?);
+    Some(())
 }
 
-/// The character of `XXXX` (after `\u`) and what follows it; a high
-/// surrogate must be followed by `\uYYYY` with a low one.
-fn unicode_escape(rest: &str) -> Option<(char, &str)> {
-    let (first, rest) = hex4(rest)?;
+/// The character of `XXXX` (after `\u`) and how many bytes it took; a
+/// high surrogate must be followed by `\uYYYY` with a low one.
+fn unicode_escape(rest: &[u8]) -> Option<(char, usize)> {
+    let first = hex4(rest)?;
     match first {
         0xD800..=0xDBFF => {
-            let rest = rest.strip_prefix("\\u")?;
-            let (second, rest) = hex4(rest)?;
+            let second = hex4(rest.get(4..)?.strip_prefix(b"\\u")?)?;
             if !(0xDC00..=0xDFFF).contains(&second) {
                 return None;
             }
             let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
-            Some((char::from_u32(code)?, rest))
+            Some((char::from_u32(code)?, 10))
         }
         0xDC00..=0xDFFF => None,
-        code => Some((char::from_u32(code)?, rest)),
+        code => Some((char::from_u32(code)?, 4)),
     }
 }
 
-fn hex4(rest: &str) -> Option<(u32, &str)> {
-    let digits = rest.get(..4)?;
-    let mut value = 0;
-    for digit in digits.chars() {
-        value = value * 16 + digit.to_digit(16)?;
-    }
-    Some((value, &rest[4..]))
+/// The value of the four hex digits `rest` starts with.
+fn hex4(rest: &[u8]) -> Option<u32> {
+    let digits = rest.first_chunk::<4>()?;
+    digits.iter().try_fold(0, |value, &digit| {
+        Some(value * 16 + char::from(digit).to_digit(16)?)
+    })
 }
 
 #[cfg(test)]
@@ -181,6 +225,36 @@ mod tests {
     )> {
         let data = Utf8Bytes::from_utf8(bytes::Bytes::copy_from_slice(data)).ok()?;
         Some((text_delta(&data), general(&data)))
+    }
+
+    #[test]
+    fn specials_are_found_at_every_length_and_place() {
+        let naive = |bytes: &[u8]| Specials {
+            control: bytes.iter().any(|&b| b < 0x20),
+            quote: bytes.contains(&b'"'),
+            backslash: bytes.contains(&b'\\'),
+        };
+        // Each special byte, and the bytes next to them in value (a borrow
+        // across bytes must not make a false positive).
+        let probes = [
+            0x00, 0x1F, 0x20, 0x21, b'"', b'#', b'[', b'\\', b']', 0x7F, 0x80, 0xFF,
+        ];
+        for len in 0..40 {
+            let clean = vec![b'a'; len];
+            assert_eq!(Specials::of(&clean), naive(&clean), "{len}");
+            for at in 0..len {
+                for &probe in &probes {
+                    for &before in &[b'a', 0x00, 0x21, 0xFF] {
+                        let mut bytes = clean.clone();
+                        bytes[at] = probe;
+                        if at > 0 {
+                            bytes[at - 1] = before;
+                        }
+                        assert_eq!(Specials::of(&bytes), naive(&bytes), "{bytes:?}");
+                    }
+                }
+            }
+        }
     }
 
     proptest::proptest! {
