@@ -204,7 +204,8 @@ impl Pipeline {
         }
         loop {
             match self.decoder.next_event() {
-                Ok(Some(event)) => return Some(self.push_event(&event)),
+                // By reference: moving the event out would copy it.
+                Ok(Some(ref event)) => return Some(self.push_event(event)),
                 Err(error) => {
                     // A chunk decoder fails only on limits (an I/O error,
                     // its only other kind, is not about the stream).
@@ -229,6 +230,8 @@ impl Pipeline {
 
     /// Takes an event decoded elsewhere (as [`TurnTracker`] does): the
     /// replay guard, then the validator and the fold.
+    // Always inlined: the step is built where `next_step` returns it.
+    #[inline(always)]
     pub fn push_event(&mut self, event: &sse::Event) -> Step {
         match self.guard.admit(event) {
             Err(diverged) => self.diverged(diverged),
