@@ -138,15 +138,16 @@ pub struct Checked {
 
 /// A running digest of concatenated text: the same for any split of the
 /// same text, so deltas can be compared with `output_text` without keeping
-/// them. The bytes are mixed eight at a time as one stream (a split word
-/// waits in `pending`), plus the length.
+/// them. The bytes are mixed eight at a time as one stream (the bytes of a
+/// split word wait in `pending`), plus the length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct TextDigest {
     hash: u64,
     len: u64,
-    /// Bytes of an unfinished word; those past `pending_len` are zero.
-    pending: [u8; 8],
-    pending_len: usize,
+    /// The bytes of an unfinished word, little-endian; the rest are zero.
+    pending: u64,
+    /// How many bits of `pending` are bytes of the text (0 to 56).
+    pending_bits: u32,
 }
 
 impl TextDigest {
@@ -154,44 +155,58 @@ impl TextDigest {
         TextDigest {
             hash: 0x243f_6a88_85a3_08d3,
             len: 0,
-            pending: [0; 8],
-            pending_len: 0,
+            pending: 0,
+            pending_bits: 0,
         }
     }
 
-    fn mix(&mut self, word: [u8; 8]) {
-        let mixed = (self.hash ^ u64::from_le_bytes(word)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    fn mix(&mut self, word: u64) {
+        let mixed = (self.hash ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         self.hash = mixed ^ (mixed >> 29);
     }
 
     fn update(&mut self, text: &str) {
-        let mut rest = text.as_bytes();
-        self.len = self.len.saturating_add(rest.len() as u64);
-        if self.pending_len > 0 {
-            let (head, tail) = rest.split_at(rest.len().min(8 - self.pending_len));
-            for (slot, &byte) in self.pending.iter_mut().skip(self.pending_len).zip(head) {
-                *slot = byte;
-            }
-            self.pending_len += head.len();
-            rest = tail;
-            if self.pending_len < 8 {
-                return;
-            }
-            self.mix(self.pending);
-            self.pending = [0; 8];
-            self.pending_len = 0;
-        }
-        let mut words = rest.chunks_exact(8);
+        let bytes = text.as_bytes();
+        self.len = self.len.saturating_add(bytes.len() as u64);
+        let mut words = bytes.chunks_exact(8);
         for word in &mut words {
-            let mut bytes = [0; 8];
-            bytes.copy_from_slice(word);
-            self.mix(bytes);
+            let mut le = [0; 8];
+            le.copy_from_slice(word);
+            self.append(u64::from_le_bytes(le), 64);
         }
         let tail = words.remainder();
-        for (slot, &byte) in self.pending.iter_mut().zip(tail) {
-            *slot = byte;
+        if tail.is_empty() {
+            return;
         }
-        self.pending_len = tail.len();
+        // The tail as the low bytes of a word, without a copy of variable
+        // length: the last eight bytes shifted down, when there are eight.
+        let word = match bytes.len().checked_sub(8) {
+            Some(start) => {
+                let mut le = [0; 8];
+                le.copy_from_slice(&bytes[start..]);
+                u64::from_le_bytes(le) >> (64 - 8 * tail.len())
+            }
+            None => tail
+                .iter()
+                .rev()
+                .fold(0, |word, &byte| word << 8 | u64::from(byte)),
+        };
+        self.append(word, 8 * tail.len() as u32);
+    }
+
+    /// Appends the low `bits` bits of `word` (the rest zero) to the stream.
+    fn append(&mut self, word: u64, bits: u32) {
+        let have = self.pending_bits;
+        let joined = self.pending | word << have;
+        if have + bits < 64 {
+            self.pending = joined;
+            self.pending_bits = have + bits;
+            return;
+        }
+        self.mix(joined);
+        // What did not fit: the high `have` bits of `word`.
+        self.pending = word.checked_shr(64 - have).unwrap_or(0);
+        self.pending_bits = have + bits - 64;
     }
 
     fn of(text: &str) -> Self {
