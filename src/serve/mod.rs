@@ -26,8 +26,11 @@
 //!   constant time), then the request head (414 `uri_too_long` past 8 KiB of
 //!   target, 431 `headers_too_large` past 100 headers or 16 KiB), then the
 //!   route (404 `not_found`, 405 `method_not_allowed`, 400 `invalid_request`
-//!   for a bad URL), then the body (413 `payload_too_large` as soon as it
-//!   crosses 2 MiB, 408 `request_timeout`). Heads over 128 KiB are refused by
+//!   for a bad URL), then the body (413 `payload_too_large` past 2 MiB: at
+//!   once for a body of unknown length or a `Content-Length` over 4 MiB, and
+//!   after reading it, unkept, for a `Content-Length` up to 4 MiB, so that a
+//!   client that sent a little too much gets the answer rather than a reset
+//!   connection; 408 `request_timeout`). Heads over 128 KiB are refused by
 //!   the HTTP parser itself, with a bare 431.
 //!
 //! # Bounds, with their defaults and `serve` flags

@@ -142,8 +142,8 @@ fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError
 async fn create(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Body) -> HttpResponse {
     let body = match read_body(body, &headers, state.config.connections.body_timeout).await {
         Ok(body) => body,
-        // The rest of the body is not read: the connection closes after the
-        // answer, so no client can make the gateway buffer more.
+        // Whatever is left of the body is not read: the connection closes
+        // after the answer, so no client can make the gateway buffer more.
         Err(err) => return closing(error_reply(&err)),
     };
     let started = CreateResponse::from_body(&body).and_then(|request| {
@@ -170,9 +170,18 @@ fn too_large() -> ApiError {
     )
 }
 
-/// The request body, refused with 413 as soon as it is over
-/// [`MAX_BODY_BYTES`] (by its `Content-Length`, or by the bytes read), and
-/// with 408 when it takes longer than `timeout` (zero: no limit).
+/// The longest declared body over [`MAX_BODY_BYTES`] that is still read
+/// (and thrown away) before the 413: a client that sent a little too much
+/// then reads the answer, not a connection reset in mid-upload.
+const DRAIN_AT_MOST: u64 = 2 * MAX_BODY_BYTES as u64;
+
+/// The request body, refused with 413 when it is over [`MAX_BODY_BYTES`],
+/// and with 408 when it takes longer than `timeout` (zero: no limit).
+///
+/// A `Content-Length` over the limit is refused once that many bytes were
+/// read, without keeping them, if it is at most [`DRAIN_AT_MOST`], and at
+/// once if it is more. A body of unknown length is refused as soon as it
+/// crosses the limit.
 async fn read_body(
     mut body: Body,
     headers: &HeaderMap,
@@ -182,9 +191,10 @@ async fn read_body(
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|length| length > DRAIN_AT_MOST) {
         return Err(too_large());
     }
+    let draining = declared.is_some_and(|length| length > MAX_BODY_BYTES as u64);
     let read = async {
         let mut buffer = BytesMut::new();
         while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
@@ -195,13 +205,20 @@ async fn read_body(
                 )
             })?;
             if let Ok(data) = frame.into_data() {
+                if draining {
+                    // HTTP ends the body at its declared length.
+                    continue;
+                }
                 if buffer.len() + data.len() > MAX_BODY_BYTES {
                     return Err(too_large());
                 }
                 buffer.extend_from_slice(&data);
             }
         }
-        Ok(buffer.freeze())
+        match draining {
+            true => Err(too_large()),
+            false => Ok(buffer.freeze()),
+        }
     };
     if timeout.is_zero() {
         return read.await;

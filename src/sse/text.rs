@@ -142,33 +142,9 @@ impl Utf8Bytes {
 
     /// A copy of `bytes`, with every invalid sequence replaced by U+FFFD.
     pub(crate) fn copy_lossy(bytes: &[u8]) -> Self {
-        if bytes.len() <= INLINE_MAX {
-            return Self::inline_lossy(bytes);
-        }
         match std::str::from_utf8(bytes) {
             Ok(text) => text.into(),
             Err(_) => Self::replaced(bytes),
-        }
-    }
-
-    /// Short text, copied inline. The check runs on an aligned, padded copy:
-    /// std checks aligned ASCII sixteen bytes at a time, but a short slice
-    /// at an arbitrary address mostly byte by byte, with branches that
-    /// depend on that address.
-    #[inline]
-    fn inline_lossy(bytes: &[u8]) -> Self {
-        #[repr(align(16))]
-        struct Aligned([u8; 32]);
-        let mut copy = Aligned([0; 32]);
-        let Some(head) = copy.0.get_mut(..bytes.len()) else {
-            return Self::replaced(bytes);
-        };
-        head.copy_from_slice(bytes);
-        // The zero padding is ASCII: the copy is valid exactly when `bytes`
-        // are, and the cut after them falls on a character boundary.
-        match std::str::from_utf8(&copy.0).map(|text| text.get(..bytes.len())) {
-            Ok(Some(text)) => Self::inline(text),
-            _ => Self::replaced(bytes),
         }
     }
 
