@@ -23,7 +23,8 @@ const SIMD_FROM: usize = 256;
 const INLINE_MAX: usize = 30;
 
 /// An immutable string that shares its storage with the buffer it was
-/// decoded from, and that is known to be UTF-8.
+/// decoded from (or, up to 30 bytes, holds a copy inline), and that is
+/// known to be UTF-8.
 ///
 /// The bytes are checked once, when the value is made (invalid sequences are
 /// replaced with U+FFFD, the way the WHATWG event-stream rules decode them);
@@ -80,7 +81,8 @@ impl Utf8Bytes {
         Utf8Bytes(Repr::Shared(ByteString::from_static(s)))
     }
 
-    /// Takes `bytes` if they are valid UTF-8, without copying them.
+    /// Takes `bytes` if they are valid UTF-8, without copying them (text of
+    /// up to 30 bytes is copied inline).
     ///
     /// ```
     /// use agent37_stream::sse::Utf8Bytes;
@@ -104,8 +106,9 @@ impl Utf8Bytes {
         }
     }
 
-    /// Takes `bytes` if they are valid UTF-8 (no copy), or a copy with every
-    /// invalid sequence replaced by U+FFFD (the WHATWG "UTF-8 decode" rule).
+    /// Takes `bytes` if they are valid UTF-8 (no copy past 30 bytes), or a
+    /// copy with every invalid sequence replaced by U+FFFD (the WHATWG "UTF-8
+    /// decode" rule).
     pub fn from_utf8_lossy(bytes: Bytes) -> Self {
         if bytes.len() <= INLINE_MAX {
             return Self::copy_lossy(&bytes);

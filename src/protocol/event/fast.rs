@@ -141,6 +141,10 @@ fn unescaped(body: &str) -> Option<Utf8Bytes> {
             *block = BytesMut::with_capacity(BLOCK.max(decoded.len()));
         }
         block.extend_from_slice(decoded.as_bytes());
+        if decoded.capacity() > BLOCK {
+            // A rare long text: its room is not kept for the short ones.
+            *decoded = String::new();
+        }
         Utf8Bytes::from_utf8(block.split().freeze()).ok()
     })
 }
