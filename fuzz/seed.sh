@@ -80,6 +80,8 @@ printf 'line\\nbreak \\u00E9' >"$deltas/body"
 printf '{"text":"\\ud83d"}' >"$deltas/lone-surrogate"
 printf '{ "text" : "spaced" }' >"$deltas/spaced"
 printf '{"text":"x","extra":1}' >"$deltas/extra"
+printf 'the answer \\"quoted\\" caf\\u00e9\n,"usage":{"input_tokens":1,"output_tokens":2}}' >"$deltas/completed"
+printf 'answer\n,"usage":null,"output_text":""}' >"$deltas/completed-twice"
 for file in "$deltas"/*; do seed delta_fast_path "" "$file"; done
 rm -rf "$deltas"
 

@@ -1,4 +1,5 @@
-//! The fast path for the hottest payload, a delta's `{"text":"…"}`.
+//! The fast paths: a delta's `{"text":"…"}`, the hottest payload, and the
+//! `output_text` of `response.completed`, the longest.
 //!
 //! Servers write a delta as exactly `{"text":"…"}`. When the text between
 //! the quotes holds no quote, backslash or control character, that is valid
@@ -8,17 +9,25 @@
 //! a buffer shared by many texts (see [`unescaped`]). Any other shape
 //! (spaces, more fields, a lone surrogate, broken JSON) goes to the general
 //! reader, so the two give the same value or the same errors for every input.
+//!
+//! A `response.completed` that starts `{"output_text":"` has that string,
+//! often the whole answer and megabytes long, read here with `memchr`; the
+//! rest of the payload (`usage`) is read by the general reader, on a copy of
+//! the payload with the string emptied. Anything the general reader would
+//! judge differently (a broken string, a second `output_text`, an error in
+//! the rest) goes to the general reader whole.
 
 use std::cell::RefCell;
 
 use bytes::BytesMut;
 
 use super::de;
-use super::{PayloadErrors, TextDelta};
+use super::{Completed, PayloadErrors, TextDelta};
 use crate::sse::Utf8Bytes;
 
 const HEAD: &str = r#"{"text":""#;
 const TAIL: &str = r#""}"#;
+const COMPLETED_HEAD: &str = r#"{"output_text":""#;
 
 /// Reads a delta payload.
 #[inline]
@@ -32,6 +41,63 @@ pub(super) fn text_delta(data: &Utf8Bytes) -> Result<TextDelta, PayloadErrors> {
 /// The general reader, for every shape the fast path does not take.
 pub(super) fn general(data: &Utf8Bytes) -> Result<TextDelta, PayloadErrors> {
     de::parse::<de::TextFields>(data.as_bytes(), data)
+}
+
+/// Reads a `response.completed` payload.
+pub(super) fn completed(data: &Utf8Bytes) -> Result<Completed, PayloadErrors> {
+    match completed_fast(data) {
+        Some(completed) => Ok(completed),
+        None => general_completed(data),
+    }
+}
+
+/// The general reader of `response.completed`.
+pub(super) fn general_completed(data: &Utf8Bytes) -> Result<Completed, PayloadErrors> {
+    de::parse::<de::CompletedFields>(data.as_bytes(), data)
+}
+
+/// `{"output_text":"…"` read here, the rest by the general reader.
+fn completed_fast(data: &Utf8Bytes) -> Option<Completed> {
+    let string = data.strip_prefix(COMPLETED_HEAD)?;
+    let end = string_end(string.as_bytes())?;
+    let (body, rest) = (string.get(..end)?, string.get(end + 1..)?);
+    // A later `output_text` would win over this one (and an occurrence of
+    // the name inside a string only sends the payload the long way).
+    if memchr::memmem::find(rest.as_bytes(), br#""output_text""#).is_some() {
+        return None;
+    }
+    // No early exit: on a long text this compiles to a vector loop.
+    let control = body.bytes().fold(false, |found, b| found | (b < 0x20));
+    if control {
+        return None;
+    }
+    let output_text = match memchr::memchr(b'\\', body.as_bytes()).is_some() {
+        true => {
+            let mut decoded = String::with_capacity(body.len());
+            decode(body, &mut decoded)?;
+            Utf8Bytes::from(decoded)
+        }
+        false => data.try_slice_ref(body)?,
+    };
+    let skeleton = format!("{COMPLETED_HEAD}\"{rest}");
+    let usage = de::parse::<de::CompletedFields>(skeleton.as_bytes(), &Utf8Bytes::new())
+        .ok()?
+        .usage;
+    Some(Completed { output_text, usage })
+}
+
+/// Where the JSON string whose body starts `bytes` ends: the index of its
+/// closing quote (the first one no backslash escapes).
+fn string_end(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let found = at + memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
+        if bytes[found] == b'"' {
+            return Some(found);
+        }
+        // The escaped byte is never the end, whatever it is.
+        at = found + 2;
+    }
 }
 
 /// The text between the quotes of `{"text":"…"}`.
@@ -127,6 +193,9 @@ thread_local! {
 /// The size of a block of unescaped texts.
 const BLOCK: usize = 16 * 1024;
 
+/// Past this many bytes left to decode, `decode` searches with `memchr`.
+const LONG: usize = 64;
+
 /// The decoded text of a body with escapes.
 fn unescaped(body: &str) -> Option<Utf8Bytes> {
     TEXTS.with(|texts| {
@@ -154,37 +223,47 @@ fn unescaped(body: &str) -> Option<Utf8Bytes> {
 /// or at the first escape JSON does not allow or that is not a whole
 /// character (a lone surrogate).
 fn decode(body: &str, out: &mut String) -> Option<()> {
-    // A plain loop, not `memchr`: the bodies are a few words long.
+    // A delta's few words are scanned byte by byte; a long text jumps from
+    // one special byte to the next with `memchr`.
+    if body.len() > LONG {
+        decode_with(body, out, |bytes| memchr::memchr2(b'\\', b'"', bytes))
+    } else {
+        decode_with(body, out, |bytes| {
+            bytes.iter().position(|&b| b == b'\\' || b == b'"')
+        })
+    }
+}
+
+/// [`decode`], finding the next backslash or quote with `next`.
+#[inline]
+fn decode_with(body: &str, out: &mut String, next: impl Fn(&[u8]) -> Option<usize>) -> Option<()> {
     let bytes = body.as_bytes();
     let (mut verbatim, mut at) = (0, 0);
-    while let Some(&byte) = bytes.get(at) {
-        match byte {
-            b'\\' => {
-                out.push_str(body.get(verbatim..at)?);
-                let kind = *bytes.get(at + 1)?;
-                at += 2;
-                let c = match kind {
-                    b'"' => '"',
-                    b'\\' => '\\',
-                    b'/' => '/',
-                    b'b' => '\u{8}',
-                    b'f' => '\u{c}',
-                    b'n' => '\n',
-                    b'r' => '\r',
-                    b't' => '\t',
-                    b'u' => {
-                        let (c, used) = unicode_escape(&bytes[at..])?;
-                        at += used;
-                        c
-                    }
-                    _ => return None,
-                };
-                out.push(c);
-                verbatim = at;
-            }
-            b'"' => return None,
-            _ => at += 1,
+    while let Some(found) = next(&bytes[at..]).map(|skip| at + skip) {
+        if bytes[found] == b'"' {
+            return None;
         }
+        out.push_str(body.get(verbatim..found)?);
+        let kind = *bytes.get(found + 1)?;
+        at = found + 2;
+        let c = match kind {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let (c, used) = unicode_escape(&bytes[at..])?;
+                at += used;
+                c
+            }
+            _ => return None,
+        };
+        out.push(c);
+        verbatim = at;
     }
     out.push_str(body.get(verbatim..)?);
     Some(())
@@ -261,6 +340,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_completed_payload_takes_the_fast_path_when_it_can() {
+        let long = format!(r#"{}\n\"q\" caf\u00e9 \ud83d\ude42"#, "word ".repeat(40));
+        for (body, usage) in [
+            ("plain answer", r#"null"#),
+            (
+                long.as_str(),
+                r#"{"input_tokens":3,"output_tokens":4,"cost_usd":0.5}"#,
+            ),
+        ] {
+            let data = Utf8Bytes::from(format!(r#"{{"output_text":"{body}","usage":{usage}}}"#));
+            let fast = completed_fast(&data).expect("the fast path takes it");
+            assert_eq!(Ok(fast), general_completed(&data));
+        }
+        // A second `output_text` wins in the general reader: left to it.
+        let twice = Utf8Bytes::from(r#"{"output_text":"a","usage":null,"output_text":""}"#);
+        assert!(completed_fast(&twice).is_none());
+        assert_eq!(completed(&twice).unwrap().output_text, "");
+        // An error in the rest is the general reader's, with its position.
+        let broken = Utf8Bytes::from(r#"{"output_text":"a","usage":{"input_tokens":-1}}"#);
+        assert!(completed_fast(&broken).is_none());
+        assert_eq!(completed(&broken), general_completed(&broken));
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
         #[test]
@@ -298,6 +401,47 @@ mod tests {
                 if let Some((fast, general)) = both(&data) {
                     proptest::prop_assert_eq!(fast, general, "{}", String::from_utf8_lossy(&data));
                 }
+            }
+        }
+
+        #[test]
+        fn the_completed_fast_path_agrees_with_the_general_reader(
+            text in "(\\PC|[\"\\\\\u{0}-\u{1f}\u{7f}\u{e9}\u{1F642}])*",
+            escapes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just("\\n".to_owned()),
+                    proptest::prelude::Just("\\\"".to_owned()),
+                    proptest::prelude::Just("\\\\".to_owned()),
+                    proptest::prelude::Just("\\x".to_owned()),
+                    proptest::prelude::Just("\\".to_owned()),
+                    proptest::prelude::Just("\"".to_owned()),
+                    "\\\\u[0-9a-fA-F]{0,4}",
+                    "\\\\u[dD][89abAB][0-9a-f]{2}(\\\\u[dD][c-fC-F][0-9a-f]{2})?",
+                    "[a-z é]{0,40}",
+                ],
+                0..12,
+            ),
+            rest in proptest::prop_oneof![
+                proptest::prelude::Just(r#","usage":null}"#.to_owned()),
+                proptest::prelude::Just(r#","usage":{"input_tokens":1,"output_tokens":2,"cost_usd":0.1}}"#.to_owned()),
+                proptest::prelude::Just(r#","usage":{"input_tokens":-1,"output_tokens":2}}"#.to_owned()),
+                proptest::prelude::Just(r#"}"#.to_owned()),
+                proptest::prelude::Just(r#","usage":null,"output_text":""}"#.to_owned()),
+                proptest::prelude::Just(r#","usage":null,"note":"\"output_text\""}"#.to_owned()),
+                "[ \t\n{}\":,a-z0-9\\\\]{0,16}",
+            ],
+            repeat in 1usize..40,
+        ) {
+            let json = serde_json::to_string(&text).unwrap();
+            let escaped: String = escapes.concat();
+            for body in [&json[1..json.len() - 1], escaped.as_str(), &escaped.repeat(repeat)] {
+                let data = Utf8Bytes::from(format!("{COMPLETED_HEAD}{body}\"{rest}"));
+                proptest::prop_assert_eq!(
+                    completed(&data),
+                    general_completed(&data),
+                    "{}",
+                    data
+                );
             }
         }
     }

@@ -287,7 +287,7 @@ impl ResponseEvent {
             EventKind::ToolCallFailed => {
                 de::parse::<de::ToolFailedFields>(bytes, data).map(Self::from)
             }
-            EventKind::Completed => de::parse::<de::CompletedFields>(bytes, data).map(Self::from),
+            EventKind::Completed => fast::completed(data).map(Self::from),
             EventKind::Failed => de::parse::<de::FailedFields>(bytes, data).map(Self::from),
         }
     }
@@ -419,6 +419,19 @@ pub fn __delta_readers(
     Result<TextDelta, PayloadErrors>,
 ) {
     (fast::text_delta(data), fast::general(data))
+}
+
+/// Both readers of a `response.completed` payload, as
+/// [`__delta_readers`]; the same fuzz target holds them equal. Not part of
+/// the API.
+#[doc(hidden)]
+pub fn __completed_readers(
+    data: &Utf8Bytes,
+) -> (
+    Result<Completed, PayloadErrors>,
+    Result<Completed, PayloadErrors>,
+) {
+    (fast::completed(data), fast::general_completed(data))
 }
 
 /// The `tool` of a tool event whose payload is otherwise broken, so the
