@@ -198,10 +198,17 @@ impl Pipeline {
 
     /// The next step, or `None` when the pipeline needs more bytes (or,
     /// after [`end_input`](Self::end_input), when the connection is over).
+    #[inline]
     pub fn next_step(&mut self) -> Option<Step> {
-        if self.connection_over {
+        // Between chunks (every other call) the answer is known without
+        // entering the decoding loop and its large frame.
+        if self.connection_over || (!self.input_done && self.decoder.is_drained()) {
             return None;
         }
+        self.decode_step()
+    }
+
+    fn decode_step(&mut self) -> Option<Step> {
         loop {
             match self.decoder.next_event() {
                 // By reference: moving the event out would copy it.

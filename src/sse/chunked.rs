@@ -100,7 +100,27 @@ impl ChunkDecoder {
     /// (push more, or [`finish`](Self::finish)).
     ///
     /// After an error the offending event is dropped and decoding can go on.
+    #[inline]
     pub fn next_event(&mut self) -> Result<Option<Event>, DecodeError> {
+        // The call that finds the chunks used up (every other call, with a
+        // chunk per server write) stays out of the decoding function and
+        // its large frame.
+        if self.is_drained() {
+            return Ok(None);
+        }
+        self.decode_next()
+    }
+
+    /// Whether nothing is left to decode until the next push: every pushed
+    /// byte was read (a partial event waits in the carry buffer, which is
+    /// not empty then), and the end of the stream is not pending.
+    #[inline]
+    pub(crate) fn is_drained(&self) -> bool {
+        self.chunks.is_empty() && self.carry.is_empty() && !self.finishing
+    }
+
+    #[inline]
+    fn decode_next(&mut self) -> Result<Option<Event>, DecodeError> {
         loop {
             if !self.carry.is_empty() {
                 if let Some(event) = self.parser.next_event(&mut self.carry)? {
