@@ -119,7 +119,6 @@ impl ChunkDecoder {
         self.chunks.is_empty() && self.carry.is_empty() && !self.finishing
     }
 
-    #[inline]
     fn decode_next(&mut self) -> Result<Option<Event>, DecodeError> {
         loop {
             if !self.carry.is_empty() {
