@@ -26,18 +26,52 @@ use crate::sse::Utf8Bytes;
 
 pub(super) use payload::parse;
 
+/// Declares the fields a payload reads: the struct that holds them as read,
+/// and its [`Slots`](payload::Slots) (the names, in the order written, and where each
+/// value goes), so that names and slots cannot drift apart.
+macro_rules! fields {
+    ($name:ident { $($field:ident: $ty:ty),+ $(,)? }) => {
+        #[derive(Default)]
+        pub(super) struct $name<'de> {
+            $($field: Option<$ty>,)+
+        }
+
+        impl<'de> Slots<'de> for $name<'de> {
+            const NAMES: &'static [&'static str] = &[$(stringify!($field)),+];
+
+            fn set<A: MapAccess<'de>>(&mut self, slot: usize, map: &mut A) -> Result<(), A::Error> {
+                let mut at = 0;
+                $(
+                    if slot == at {
+                        return read(&mut self.$field, map);
+                    }
+                    at += 1;
+                )+
+                // `slot` indexes `NAMES`: never past the fields.
+                let _ = at;
+                Ok(())
+            }
+        }
+    };
+}
+
 /// The framework: the visitors and the field checks.
 mod payload {
     use super::*;
 
-    /// The fields of one payload: which names it reads and how it checks them.
-    pub(crate) trait Fields<'de>: Default {
+    /// Which names a payload reads, and where each value goes: written by
+    /// `fields!`, from the one list of the fields.
+    pub(crate) trait Slots<'de>: Default {
         /// The field names, in the order they are checked.
         const NAMES: &'static [&'static str];
-        /// The checked payload.
-        type Out;
         /// Reads the value of the field `NAMES[slot]` from `map`.
         fn set<A: MapAccess<'de>>(&mut self, slot: usize, map: &mut A) -> Result<(), A::Error>;
+    }
+
+    /// The fields of one payload, and how they are checked.
+    pub(crate) trait Fields<'de>: Slots<'de> {
+        /// The checked payload.
+        type Out;
         /// Checks the fields read; strings are slices of `base` (the data
         /// they were read from) or, unescaped, buffers of their own.
         fn finish(self, base: &Utf8Bytes) -> Result<Self::Out, PayloadErrors>;
@@ -437,7 +471,7 @@ mod payload {
     }
 }
 
-use payload::{Fields, Loose, Object, StrOrObject};
+use payload::{Fields, Loose, Object, Slots, StrOrObject};
 
 /// Reads the next value into `slot`, last occurrence winning (as most JSON
 /// readers do with a repeated key).
@@ -492,18 +526,12 @@ impl Check {
     }
 }
 
-#[derive(Default)]
-pub(super) struct TextFields<'de> {
-    text: Option<Loose<'de>>,
-}
+fields!(TextFields {
+    text: Loose<'de>,
+});
 
 impl<'de> Fields<'de> for TextFields<'de> {
-    const NAMES: &'static [&'static str] = &["text"];
     type Out = TextDelta;
-
-    fn set<A: MapAccess<'de>>(&mut self, _slot: usize, map: &mut A) -> Result<(), A::Error> {
-        read(&mut self.text, map)
-    }
 
     fn finish(self, base: &Utf8Bytes) -> Result<Self::Out, PayloadErrors> {
         let value = payload::string("text", self.text)?;
@@ -513,24 +541,14 @@ impl<'de> Fields<'de> for TextFields<'de> {
     }
 }
 
-#[derive(Default)]
-pub(super) struct CreatedFields<'de> {
-    id: Option<Loose<'de>>,
-    instance_id: Option<Loose<'de>>,
-    session_id: Option<Loose<'de>>,
-}
+fields!(CreatedFields {
+    id: Loose<'de>,
+    instance_id: Loose<'de>,
+    session_id: Loose<'de>,
+});
 
 impl<'de> Fields<'de> for CreatedFields<'de> {
-    const NAMES: &'static [&'static str] = &["id", "instance_id", "session_id"];
     type Out = Created;
-
-    fn set<A: MapAccess<'de>>(&mut self, slot: usize, map: &mut A) -> Result<(), A::Error> {
-        match slot {
-            0 => read(&mut self.id, map),
-            1 => read(&mut self.instance_id, map),
-            _ => read(&mut self.session_id, map),
-        }
-    }
 
     fn finish(self, base: &Utf8Bytes) -> Result<Self::Out, PayloadErrors> {
         let mut check = Check::default();
@@ -547,22 +565,13 @@ impl<'de> Fields<'de> for CreatedFields<'de> {
     }
 }
 
-#[derive(Default)]
-pub(super) struct StartedFields<'de> {
-    tool: Option<Loose<'de>>,
-    label: Option<Loose<'de>>,
-}
+fields!(StartedFields {
+    tool: Loose<'de>,
+    label: Loose<'de>,
+});
 
 impl<'de> Fields<'de> for StartedFields<'de> {
-    const NAMES: &'static [&'static str] = &["tool", "label"];
     type Out = ToolCallStarted;
-
-    fn set<A: MapAccess<'de>>(&mut self, slot: usize, map: &mut A) -> Result<(), A::Error> {
-        match slot {
-            0 => read(&mut self.tool, map),
-            _ => read(&mut self.label, map),
-        }
-    }
 
     fn finish(self, base: &Utf8Bytes) -> Result<Self::Out, PayloadErrors> {
         let mut check = Check::default();
@@ -577,22 +586,13 @@ impl<'de> Fields<'de> for StartedFields<'de> {
     }
 }
 
-#[derive(Default)]
-pub(super) struct ToolCompletedFields<'de> {
-    tool: Option<Loose<'de>>,
-    duration_ms: Option<Loose<'de>>,
-}
+fields!(ToolCompletedFields {
+    tool: Loose<'de>,
+    duration_ms: Loose<'de>,
+});
 
 impl<'de> Fields<'de> for ToolCompletedFields<'de> {
-    const NAMES: &'static [&'static str] = &["tool", "duration_ms"];
     type Out = ToolCallCompleted;
-
-    fn set<A: MapAccess<'de>>(&mut self, slot: usize, map: &mut A) -> Result<(), A::Error> {
-        match slot {
-            0 => read(&mut self.tool, map),
-            _ => read(&mut self.duration_ms, map),
-        }
-    }
 
     fn finish(self, base: &Utf8Bytes) -> Result<Self::Out, PayloadErrors> {
         let mut check = Check::default();
@@ -610,22 +610,13 @@ impl<'de> Fields<'de> for ToolCompletedFields<'de> {
     }
 }
 
-#[derive(Default)]
-pub(super) struct ToolFailedFields<'de> {
-    tool: Option<Loose<'de>>,
-    error: Option<StrOrObject<'de>>,
-}
+fields!(ToolFailedFields {
+    tool: Loose<'de>,
+    error: StrOrObject<'de>,
+});
 
 impl<'de> Fields<'de> for ToolFailedFields<'de> {
-    const NAMES: &'static [&'static str] = &["tool", "error"];
     type Out = ToolCallFailed;
-
-    fn set<A: MapAccess<'de>>(&mut self, slot: usize, map: &mut A) -> Result<(), A::Error> {
-        match slot {
-            0 => read(&mut self.tool, map),
-            _ => read(&mut self.error, map),
-        }
-    }
 
     fn finish(self, base: &Utf8Bytes) -> Result<Self::Out, PayloadErrors> {
         let mut check = Check::default();
@@ -649,24 +640,14 @@ impl<'de> Fields<'de> for ToolFailedFields<'de> {
     }
 }
 
-#[derive(Default)]
-pub(super) struct UsageFields<'de> {
-    input_tokens: Option<Loose<'de>>,
-    output_tokens: Option<Loose<'de>>,
-    cost_usd: Option<Loose<'de>>,
-}
+fields!(UsageFields {
+    input_tokens: Loose<'de>,
+    output_tokens: Loose<'de>,
+    cost_usd: Loose<'de>,
+});
 
 impl<'de> Fields<'de> for UsageFields<'de> {
-    const NAMES: &'static [&'static str] = &["input_tokens", "output_tokens", "cost_usd"];
     type Out = Usage;
-
-    fn set<A: MapAccess<'de>>(&mut self, slot: usize, map: &mut A) -> Result<(), A::Error> {
-        match slot {
-            0 => read(&mut self.input_tokens, map),
-            1 => read(&mut self.output_tokens, map),
-            _ => read(&mut self.cost_usd, map),
-        }
-    }
 
     fn finish(self, _base: &Utf8Bytes) -> Result<Self::Out, PayloadErrors> {
         let mut check = Check::default();
@@ -689,22 +670,13 @@ impl<'de> Fields<'de> for UsageFields<'de> {
     }
 }
 
-#[derive(Default)]
-pub(super) struct CompletedFields<'de> {
-    output_text: Option<Loose<'de>>,
-    usage: Option<Object<'de, UsageFields<'de>>>,
-}
+fields!(CompletedFields {
+    output_text: Loose<'de>,
+    usage: Object<'de, UsageFields<'de>>,
+});
 
 impl<'de> Fields<'de> for CompletedFields<'de> {
-    const NAMES: &'static [&'static str] = &["output_text", "usage"];
     type Out = Completed;
-
-    fn set<A: MapAccess<'de>>(&mut self, slot: usize, map: &mut A) -> Result<(), A::Error> {
-        match slot {
-            0 => read(&mut self.output_text, map),
-            _ => read(&mut self.usage, map),
-        }
-    }
 
     fn finish(self, base: &Utf8Bytes) -> Result<Self::Out, PayloadErrors> {
         let mut check = Check::default();
@@ -719,26 +691,15 @@ impl<'de> Fields<'de> for CompletedFields<'de> {
     }
 }
 
-#[derive(Default)]
-pub(super) struct ErrorFields<'de> {
-    code: Option<Loose<'de>>,
-    message: Option<Loose<'de>>,
-    param: Option<Loose<'de>>,
-    hint: Option<Loose<'de>>,
-}
+fields!(ErrorFields {
+    code: Loose<'de>,
+    message: Loose<'de>,
+    param: Loose<'de>,
+    hint: Loose<'de>,
+});
 
 impl<'de> Fields<'de> for ErrorFields<'de> {
-    const NAMES: &'static [&'static str] = &["code", "message", "param", "hint"];
     type Out = ErrorObject;
-
-    fn set<A: MapAccess<'de>>(&mut self, slot: usize, map: &mut A) -> Result<(), A::Error> {
-        match slot {
-            0 => read(&mut self.code, map),
-            1 => read(&mut self.message, map),
-            2 => read(&mut self.param, map),
-            _ => read(&mut self.hint, map),
-        }
-    }
 
     fn finish(self, _base: &Utf8Bytes) -> Result<Self::Out, PayloadErrors> {
         let mut check = Check::default();
@@ -757,18 +718,12 @@ impl<'de> Fields<'de> for ErrorFields<'de> {
     }
 }
 
-#[derive(Default)]
-pub(super) struct FailedFields<'de> {
-    error: Option<Object<'de, ErrorFields<'de>>>,
-}
+fields!(FailedFields {
+    error: Object<'de, ErrorFields<'de>>,
+});
 
 impl<'de> Fields<'de> for FailedFields<'de> {
-    const NAMES: &'static [&'static str] = &["error"];
     type Out = Failed;
-
-    fn set<A: MapAccess<'de>>(&mut self, _slot: usize, map: &mut A) -> Result<(), A::Error> {
-        read(&mut self.error, map)
-    }
 
     fn finish(self, base: &Utf8Bytes) -> Result<Self::Out, PayloadErrors> {
         match Object::nested(self.error, "error", false, base)? {
@@ -779,18 +734,12 @@ impl<'de> Fields<'de> for FailedFields<'de> {
     }
 }
 
-#[derive(Default)]
-pub(super) struct ToolNameFields<'de> {
-    tool: Option<Loose<'de>>,
-}
+fields!(ToolNameFields {
+    tool: Loose<'de>,
+});
 
 impl<'de> Fields<'de> for ToolNameFields<'de> {
-    const NAMES: &'static [&'static str] = &["tool"];
     type Out = Option<Cow<'de, str>>;
-
-    fn set<A: MapAccess<'de>>(&mut self, _slot: usize, map: &mut A) -> Result<(), A::Error> {
-        read(&mut self.tool, map)
-    }
 
     fn finish(self, _base: &Utf8Bytes) -> Result<Self::Out, PayloadErrors> {
         Ok(payload::string("tool", self.tool).ok())
