@@ -12,6 +12,12 @@ use super::{DecodeError, Event, Limits, Position, Utf8Bytes};
 /// huge chunk cannot grow memory far past the limits.
 const CARRY_STEP: usize = 64 * 1024;
 
+/// A chunk of at least this many bytes that holds no line end, arriving
+/// while a long line is being carried, is held as it is rather than copied
+/// (see [`ChunkDecoder::defer`]); smaller ones are copied at once, so the
+/// chunks held never outnumber the bytes by much.
+const DEFER_FROM: usize = 1024;
+
 /// A chunk that holds a second event and has at least this many bytes left
 /// is checked as UTF-8 whole, in one SIMD pass, and the values of its next
 /// events are cut out of it. A chunk of one event (a chunk per server
@@ -51,6 +57,14 @@ pub struct ChunkDecoder {
     chunks: VecDeque<Bytes>,
     /// The start of an event that began in an earlier chunk.
     carry: BytesMut,
+    /// Whole chunks that continue the line at the end of `carry`, with no
+    /// line end in them, not yet copied: when the line ends they are copied
+    /// into `carry` at once, after one reservation of the size they need.
+    /// A long event is so copied once, not again each time the carry
+    /// buffer grows.
+    deferred: Vec<Bytes>,
+    /// Their total length.
+    deferred_len: usize,
     /// The addresses of the chunk being parsed, to tell a new chunk from
     /// the rest of this one. (A later chunk at the same addresses, once this
     /// one is freed, is taken for its rest: at worst it is checked whole
@@ -74,6 +88,8 @@ impl ChunkDecoder {
             parser: Parser::new(limits),
             chunks: VecDeque::new(),
             carry: BytesMut::new(),
+            deferred: Vec::new(),
+            deferred_len: 0,
             current: None,
             from_chunk: 0,
             finishing: false,
@@ -166,28 +182,69 @@ impl ChunkDecoder {
     /// Moves the next line (or a bounded piece of one) of the pushed chunks
     /// into the carry buffer. Returns `false` when there is nothing to move.
     fn feed_carry(&mut self) -> bool {
-        let Some(chunk) = self.chunks.front_mut() else {
+        let Some(chunk) = self.chunks.front() else {
             return false;
         };
-        let (take, line_end) = match self.parser.find_line_end(chunk) {
+        let found = self.parser.find_line_end(chunk);
+        let (take, line_end) = match found {
             Some(end) if end < CARRY_STEP => (end + 1, true),
             _ => (chunk.len().min(CARRY_STEP), false),
         };
+        if found.is_none() && self.defer() {
+            return true;
+        }
         let before = self.carry.len();
+        self.carry.reserve(self.deferred_len + take);
+        for deferred in self.deferred.drain(..) {
+            self.carry.extend_from_slice(&deferred);
+        }
+        self.deferred_len = 0;
+        let Some(chunk) = self.chunks.front_mut() else {
+            return false;
+        };
         self.carry.extend_from_slice(&chunk[..take]);
         chunk.advance(take);
         // Those bytes were just searched: all but the line end, if one was
         // found, hold none, and the parser need not search them again.
-        self.parser
-            .searched(before, before + take - usize::from(line_end));
+        let searched = self.carry.len() - usize::from(line_end);
+        self.parser.searched(before, searched);
         if chunk.is_empty() {
             self.chunks.pop_front();
         }
         true
     }
 
+    /// Holds the front chunk, which has no line end, in `deferred` instead
+    /// of copying it into the carry buffer, when that changes nothing the
+    /// parser would see: the chunk is large, and the carried bytes with it
+    /// stay within the line and event limits, so no limit can trip before
+    /// the line ends and the parser reads it whole. Returns whether it did.
+    fn defer(&mut self) -> bool {
+        let Some(chunk) = self.chunks.front() else {
+            return false;
+        };
+        let limits = self.parser.limits();
+        let bound = limits.max_line_bytes.min(limits.max_event_bytes);
+        let held = self.carry.len() + self.deferred_len + chunk.len();
+        // At the end of the input the parser must see every byte.
+        if chunk.len() < DEFER_FROM || held > bound || self.finishing {
+            return false;
+        }
+        if let Some(chunk) = self.chunks.pop_front() {
+            self.deferred_len += chunk.len();
+            self.deferred.push(chunk);
+        }
+        true
+    }
+
     fn end_of_input(&mut self) -> Result<Option<Event>, DecodeError> {
         if self.finishing && !self.done {
+            if !self.deferred.is_empty() {
+                // The line never ends: the parser reads what there is of it.
+                self.chunks.extend(self.deferred.drain(..));
+                self.deferred_len = 0;
+                return self.decode_next();
+            }
             self.done = true;
             self.parser.finish(&mut self.carry);
         }
@@ -226,7 +283,9 @@ impl ChunkDecoder {
     /// capacity. The limits bound the carry buffer whatever the input; the
     /// chunks are what the caller pushed and has not yet taken events from.
     pub fn buffered_len(&self) -> usize {
-        self.carry.capacity() + self.chunks.iter().map(Bytes::len).sum::<usize>()
+        self.carry.capacity()
+            + self.deferred_len
+            + self.chunks.iter().map(Bytes::len).sum::<usize>()
     }
 }
 
@@ -300,6 +359,64 @@ mod tests {
         assert_eq!(whole, bytewise);
         assert!(whole.iter().any(|e| e.data().contains('\u{FFFD}')));
         assert_eq!(whole.last().unwrap().data(), "\u{e9}");
+    }
+
+    /// Everything a decoder reports for `chunks`: events and limit errors
+    /// in order (errors by their text, which names the position), then the
+    /// discarded tail and the end position.
+    fn report(chunks: &[&[u8]], limits: Limits) -> (Vec<String>, Option<Incomplete>, Position) {
+        let mut decoder = ChunkDecoder::with_limits(limits);
+        let mut seen = Vec::new();
+        let mut drain = |decoder: &mut ChunkDecoder| loop {
+            match decoder.next_event() {
+                Ok(Some(event)) => seen.push(format!("{event:?}")),
+                Ok(None) => break,
+                Err(error) => seen.push(error.to_string()),
+            }
+        };
+        for chunk in chunks {
+            decoder.push(Bytes::copy_from_slice(chunk));
+            drain(&mut decoder);
+            // Held, whether copied or not: no more than the limits allow.
+            let held = decoder.carry.len() + decoder.deferred_len;
+            let most = limits.max_event_bytes.max(limits.max_line_bytes) + 1;
+            assert!(held <= most, "{held} bytes held");
+        }
+        decoder.finish();
+        drain(&mut decoder);
+        let end = decoder.end_position().expect("known after the end");
+        (seen, decoder.incomplete(), end)
+    }
+
+    #[test]
+    fn long_lines_held_as_chunks_decode_as_if_copied() {
+        // Lines of 3–9 KiB, in chunks of 1 KiB and more (which are held,
+        // not copied, while a line goes on), under limits below, at and
+        // above the lines' sizes; a CR line end split from its LF; and a
+        // last line that never ends.
+        let mut stream = Vec::new();
+        for (i, len) in [3000, 9000, 5000, 4096, 7000].into_iter().enumerate() {
+            stream.extend_from_slice(format!("event: t{i}\ndata: ").as_bytes());
+            stream.extend(std::iter::repeat_n(b'a' + i as u8, len));
+            stream.extend_from_slice(if i % 2 == 0 { b"\r\n\r\n" } else { b"\n\n" });
+        }
+        stream.extend_from_slice(b"data: ");
+        stream.extend(std::iter::repeat_n(b'z', 6000));
+        for limits in [
+            Limits::default(),
+            Limits::default().max_event_bytes(5020),
+            Limits::default().max_line_bytes(4102).max_event_bytes(9000),
+            Limits::default().max_event_bytes(9030),
+        ] {
+            let whole = report(&[&stream], limits);
+            for size in [1024, 1500, 4096, 5003, 8192] {
+                for offset in [0, 1, 700] {
+                    let mut chunks: Vec<&[u8]> = vec![&stream[..offset]];
+                    chunks.extend(stream[offset..].chunks(size));
+                    assert_eq!(report(&chunks, limits), whole, "{limits:?} {size} {offset}");
+                }
+            }
+        }
     }
 
     fn end_of(chunks: &[&[u8]]) -> Position {
