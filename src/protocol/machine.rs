@@ -298,11 +298,23 @@ impl Validator {
     pub fn push(&mut self, event: &sse::Event) -> Checked {
         let kind = EventKind::of_sse(event);
         let parsed = ResponseEvent::from_sse_of(kind, event);
-        let findings = self.check(event, kind, parsed.as_ref());
+        let findings = self.check(Source::of(event), kind, parsed.as_ref());
         Checked {
             event: parsed,
             findings,
         }
+    }
+
+    /// [`push`](Self::push) for an event already read (the pipeline reads
+    /// a plain delta straight from its bytes): its findings.
+    #[inline]
+    pub(crate) fn push_read(
+        &mut self,
+        source: Source<'_>,
+        kind: Option<EventKind>,
+        parsed: Result<&ResponseEvent, &PayloadErrors>,
+    ) -> Vec<Finding> {
+        self.check(source, kind, parsed)
     }
 
     /// Counts an event that could not be read (an oversized one the decoder
@@ -361,17 +373,17 @@ impl Validator {
 
     fn check(
         &mut self,
-        event: &sse::Event,
+        event: Source<'_>,
         kind: Option<EventKind>,
         parsed: Result<&ResponseEvent, &PayloadErrors>,
     ) -> Vec<Finding> {
         self.findings.clear();
         let index = self.skip_event();
-        let position = event.position();
+        let position = event.position;
         let name = || event.event_type();
         let at = Some(index);
 
-        if event.explicit_type().is_none() {
+        if event.name.is_none() {
             self.emit(
                 Rule::UntypedEvent,
                 "event has no `event:` name (it would be dispatched as `message`)".to_owned(),
@@ -541,12 +553,39 @@ impl Validator {
 
 /// The `tool` of a tool event: from the typed payload, or read leniently
 /// from a payload that is broken elsewhere.
-fn tool_name(event: &sse::Event, payload: Option<&ResponseEvent>) -> Option<Utf8Bytes> {
+fn tool_name(event: Source<'_>, payload: Option<&ResponseEvent>) -> Option<Utf8Bytes> {
     match payload {
         Some(ResponseEvent::ToolCallStarted(p)) => Some(p.tool.clone()),
         Some(ResponseEvent::ToolCallCompleted(p)) => Some(p.tool.clone()),
         Some(ResponseEvent::ToolCallFailed(p)) => Some(p.tool.clone()),
-        _ => lenient_tool_name(event.data_text()),
+        _ => event.data.and_then(lenient_tool_name),
+    }
+}
+
+/// What the rules read of an event besides its typed payload.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Source<'a> {
+    /// Where its block starts.
+    pub(crate) position: Position,
+    /// Its `event:` name, `None` when it has none.
+    pub(crate) name: Option<&'a str>,
+    /// Its data, when at hand: a broken tool-call payload is searched for
+    /// the tool's name. (A delta read straight from its bytes has none.)
+    pub(crate) data: Option<&'a Utf8Bytes>,
+}
+
+impl<'a> Source<'a> {
+    pub(crate) fn of(event: &'a sse::Event) -> Self {
+        Source {
+            position: event.position(),
+            name: event.explicit_type().map(Utf8Bytes::as_str),
+            data: Some(event.data_text()),
+        }
+    }
+
+    /// The name an SSE client dispatches it under.
+    fn event_type(&self) -> &'a str {
+        self.name.unwrap_or("message")
     }
 }
 

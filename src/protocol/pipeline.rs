@@ -35,12 +35,12 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::event::{PayloadErrors, ResponseEvent};
+use super::event::{EventKind, PayloadErrors, ResponseEvent, block_delta};
 use super::fold::{Seed, Turn, TurnBuilder};
-use super::machine::{Validator, ValidatorOptions};
-use super::replay::{Admission, ReplayDiverged, ReplayGuard};
+use super::machine::{Source, Validator, ValidatorOptions};
+use super::replay::{Admission, ReplayDiverged, ReplayGuard, fingerprint_of};
 use super::rules::Finding;
-use crate::sse::{self, ChunkDecoder, Limits, Position, Utf8Bytes};
+use crate::sse::{self, ChunkDecoder, Emit, Limits, Parser, Position, RawEvent, Utf8Bytes};
 
 /// How a [`Pipeline`] decodes and judges.
 ///
@@ -157,12 +157,22 @@ impl Step {
 #[derive(Debug)]
 pub struct Pipeline {
     decoder: ChunkDecoder,
+    intake: Intake,
+    /// The current connection's bytes ended.
+    input_done: bool,
+}
+
+/// Everything past the decoder: the replay guard, the validator and the
+/// fold. It takes each block as the decoder dispatches it ([`Emit`]), so a
+/// delta in its plain shape is read straight from its bytes, and any other
+/// event through an [`sse::Event`].
+#[derive(Debug)]
+struct Intake {
     guard: ReplayGuard,
     validator: Validator,
     builder: TurnBuilder,
-    /// The current connection's bytes ended.
-    input_done: bool,
-    /// Its end was reported (or it diverged): no more steps until a reconnect.
+    /// The connection's end was reported (or it diverged): no more steps
+    /// until a reconnect.
     connection_over: bool,
 }
 
@@ -177,11 +187,13 @@ impl Pipeline {
     pub fn new(options: PipelineOptions) -> Self {
         Pipeline {
             decoder: ChunkDecoder::with_limits(options.limits),
-            guard: ReplayGuard::new(),
-            validator: Validator::new(options.validator),
-            builder: TurnBuilder::new(options.seed),
+            intake: Intake {
+                guard: ReplayGuard::new(),
+                validator: Validator::new(options.validator),
+                builder: TurnBuilder::new(options.seed),
+                connection_over: false,
+            },
             input_done: false,
-            connection_over: false,
         }
     }
 
@@ -202,7 +214,7 @@ impl Pipeline {
     pub fn next_step(&mut self) -> Option<Step> {
         // Between chunks (every other call) the answer is known without
         // entering the decoding loop and its large frame.
-        if self.connection_over || (!self.input_done && self.decoder.is_drained()) {
+        if self.intake.connection_over || (!self.input_done && self.decoder.is_drained()) {
             return None;
         }
         self.decode_step()
@@ -210,24 +222,23 @@ impl Pipeline {
 
     fn decode_step(&mut self) -> Option<Step> {
         loop {
-            match self.decoder.next_event() {
-                // By reference: moving the event out would copy it.
-                Ok(Some(ref event)) => return Some(self.push_event(event)),
+            match self.decoder.next_emitted(&mut self.intake) {
+                Ok(Some(step)) => return Some(step),
                 Err(error) => {
                     // A chunk decoder fails only on limits (an I/O error,
                     // its only other kind, is not about the stream).
                     if let Some(finding) = Finding::from_decode_error(&error, None) {
-                        return Some(self.oversized(finding));
+                        return Some(self.intake.oversized(finding));
                     }
                 }
                 Ok(None) if self.input_done => {
-                    self.connection_over = true;
+                    self.intake.connection_over = true;
                     let end = self.decoder.end_position().unwrap_or_default();
                     let mut findings = Vec::new();
                     if let Some(incomplete) = self.decoder.incomplete() {
                         findings.push(Finding::incomplete_event(incomplete.position));
                     }
-                    findings.extend(self.validator.missing_terminal(end));
+                    findings.extend(self.intake.validator.missing_terminal(end));
                     return Some(Step::Ended(findings));
                 }
                 Ok(None) => return None,
@@ -237,9 +248,64 @@ impl Pipeline {
 
     /// Takes an event decoded elsewhere (as [`TurnTracker`] does): the
     /// replay guard, then the validator and the fold.
+    pub fn push_event(&mut self, event: &sse::Event) -> Step {
+        self.intake.push_event(event)
+    }
+
+    /// A new connection starts (the replay endpoint's stream, which replays
+    /// everything so far): a fresh decoder with the same limits, and the
+    /// replay guard set to skip what was already taken.
+    pub fn reconnect(&mut self) {
+        self.decoder = ChunkDecoder::with_limits(self.decoder.limits());
+        self.intake.guard.reconnect();
+        self.input_done = false;
+        self.intake.connection_over = false;
+    }
+
+    /// The end-of-stream finding for a stream that ended for good at `end`
+    /// without a terminal event (`missing-terminal`), for events pushed with
+    /// [`push_event`](Self::push_event).
+    pub fn finish_at(&mut self, end: Position) -> Vec<Finding> {
+        self.intake.validator.finish(end)
+    }
+
+    /// Whether the terminal event was taken: the turn is over.
+    pub fn is_terminated(&self) -> bool {
+        self.intake.validator.is_terminated()
+    }
+
+    /// How many events of the turn were taken, an oversized one included.
+    pub fn events(&self) -> usize {
+        self.intake.validator.events_seen()
+    }
+
+    /// The turn folded so far.
+    pub fn turn(&self) -> &Turn {
+        self.intake.builder.turn()
+    }
+
+    /// The folded turn.
+    pub fn into_turn(self) -> Turn {
+        self.intake.builder.finish()
+    }
+
+    /// The validator, for its state (open tool calls, …).
+    pub fn validator(&self) -> &Validator {
+        &self.intake.validator
+    }
+
+    /// The current connection's decoder (last event id, `retry`, limits).
+    pub fn decoder(&self) -> &ChunkDecoder {
+        &self.decoder
+    }
+}
+
+impl Intake {
+    /// Takes an event decoded elsewhere (as [`TurnTracker`] does): the
+    /// replay guard, then the validator and the fold.
     // Always inlined: the step is built where `next_step` returns it.
     #[inline(always)]
-    pub fn push_event(&mut self, event: &sse::Event) -> Step {
+    fn push_event(&mut self, event: &sse::Event) -> Step {
         match self.guard.admit(event) {
             Err(diverged) => self.diverged(diverged),
             Ok(Admission::Replayed) => Step::Replayed,
@@ -278,51 +344,63 @@ impl Pipeline {
         Step::Diverged(diverged)
     }
 
-    /// A new connection starts (the replay endpoint's stream, which replays
-    /// everything so far): a fresh decoder with the same limits, and the
-    /// replay guard set to skip what was already taken.
-    pub fn reconnect(&mut self) {
-        self.decoder = ChunkDecoder::with_limits(self.decoder.limits());
-        self.guard.reconnect();
-        self.input_done = false;
-        self.connection_over = false;
+    /// A delta read straight from its block (see [`Emit`]): the same steps
+    /// as [`push_event`](Self::push_event), from what was read.
+    #[inline(always)]
+    fn push_read(
+        &mut self,
+        fingerprint: u64,
+        kind: EventKind,
+        event: ResponseEvent,
+        position: Position,
+        id: &Utf8Bytes,
+    ) -> Step {
+        match self.guard.admit_fingerprint(fingerprint, position) {
+            Err(diverged) => self.diverged(diverged),
+            Ok(Admission::Replayed) => Step::Replayed,
+            Ok(Admission::New) => {
+                let index = self.validator.events_seen();
+                let source = Source {
+                    position,
+                    name: Some(kind.name()),
+                    data: None,
+                };
+                let findings = self.validator.push_read(source, Some(kind), Ok(&event));
+                self.builder.push(&event);
+                Step::New {
+                    index,
+                    position,
+                    id: id.clone(),
+                    event: Ok(event),
+                    findings,
+                }
+            }
+        }
     }
+}
 
-    /// The end-of-stream finding for a stream that ended for good at `end`
-    /// without a terminal event (`missing-terminal`), for events pushed with
-    /// [`push_event`](Self::push_event).
-    pub fn finish_at(&mut self, end: Position) -> Vec<Finding> {
-        self.validator.finish(end)
-    }
+impl Emit for Intake {
+    type Output = Step;
 
-    /// Whether the terminal event was taken: the turn is over.
-    pub fn is_terminated(&self) -> bool {
-        self.validator.is_terminated()
-    }
-
-    /// How many events of the turn were taken, an oversized one included.
-    pub fn events(&self) -> usize {
-        self.validator.events_seen()
-    }
-
-    /// The turn folded so far.
-    pub fn turn(&self) -> &Turn {
-        self.builder.turn()
-    }
-
-    /// The folded turn.
-    pub fn into_turn(self) -> Turn {
-        self.builder.finish()
-    }
-
-    /// The validator, for its state (open tool calls, …).
-    pub fn validator(&self) -> &Validator {
-        &self.validator
-    }
-
-    /// The current connection's decoder (last event id, `retry`, limits).
-    pub fn decoder(&self) -> &ChunkDecoder {
-        &self.decoder
+    #[inline(always)]
+    fn emit(&mut self, parser: &mut Parser, mut block: RawEvent) -> Step {
+        if let Some((kind, text)) = block_delta(parser, &block) {
+            let data = block
+                .single_data()
+                .map_or(&[][..], |(s, e)| &block.bytes[s..e]);
+            let fingerprint = fingerprint_of(Some(kind.name().as_bytes()), data);
+            let event = ResponseEvent::delta(kind, text.make(&mut block));
+            return self.push_read(
+                fingerprint,
+                kind,
+                event,
+                block.position,
+                parser.last_event_id(),
+            );
+        }
+        // By reference: moving the event out would copy it.
+        let event = parser.event_of(block);
+        self.push_event(&event)
     }
 }
 

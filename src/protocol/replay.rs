@@ -7,7 +7,7 @@
 //! or delivered twice.
 
 use super::rules::{Finding, Rule};
-use crate::sse::{self, Position};
+use crate::sse::{self, Position, Utf8Bytes};
 
 /// Whether a [`ReplayGuard`] let an event through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -117,7 +117,9 @@ impl ReplayGuard {
         self.admit_fingerprint(OVERSIZED, position)
     }
 
-    fn admit_fingerprint(
+    /// [`admit`](Self::admit) for an event read without an `sse::Event`,
+    /// by its [`fingerprint_of`].
+    pub(crate) fn admit_fingerprint(
         &mut self,
         fingerprint: u64,
         position: Position,
@@ -153,13 +155,23 @@ impl ReplayGuard {
 /// the typed layer). It is a pure function of the bytes: the same across
 /// connections and processes.
 fn fingerprint(event: &sse::Event) -> u64 {
+    fingerprint_of(
+        event.explicit_type().map(Utf8Bytes::as_bytes),
+        event.data_bytes(),
+    )
+}
+
+/// The fingerprint of an event named `explicit_type` (`None` when it has no
+/// `event:` name) with `data`.
+#[inline]
+pub(crate) fn fingerprint_of(explicit_type: Option<&[u8]>, data: &[u8]) -> u64 {
     let mut hash = Mix::new();
-    match event.explicit_type() {
-        Some(name) => hash.bytes(name.as_bytes()),
+    match explicit_type {
+        Some(name) => hash.bytes(name),
         // Apart from an explicit empty name: a length no slice has.
         None => hash.word(u64::MAX),
     }
-    hash.bytes(event.data_bytes());
+    hash.bytes(data);
     hash.finish()
 }
 

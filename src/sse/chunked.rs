@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::parser::{Incomplete, Parser};
+use super::parser::{Emit, Events, Incomplete, Parser};
 use super::{DecodeError, Event, Limits, Position, Utf8Bytes};
 
 /// Most bytes copied into the carry buffer between two limit checks, so a
@@ -116,15 +116,25 @@ impl ChunkDecoder {
     /// (push more, or [`finish`](Self::finish)).
     ///
     /// After an error the offending event is dropped and decoding can go on.
-    #[inline]
+    #[inline(always)]
     pub fn next_event(&mut self) -> Result<Option<Event>, DecodeError> {
         // The call that finds the chunks used up (every other call, with a
         // chunk per server write) stays out of the decoding function and
         // its large frame.
+        self.next_emitted(&mut Events)
+    }
+
+    /// [`next_event`](Self::next_event), each block made into `E`'s output
+    /// (the typed layer reads its events straight from the block's bytes).
+    #[inline(always)]
+    pub(crate) fn next_emitted<E: Emit>(
+        &mut self,
+        emit: &mut E,
+    ) -> Result<Option<E::Output>, DecodeError> {
         if self.is_drained() {
             return Ok(None);
         }
-        self.decode_next()
+        self.decode_next(emit)
     }
 
     /// Whether nothing is left to decode until the next push: every pushed
@@ -135,19 +145,19 @@ impl ChunkDecoder {
         self.chunks.is_empty() && self.carry.is_empty() && !self.finishing
     }
 
-    fn decode_next(&mut self) -> Result<Option<Event>, DecodeError> {
+    fn decode_next<E: Emit>(&mut self, emit: &mut E) -> Result<Option<E::Output>, DecodeError> {
         loop {
             if !self.carry.is_empty() {
-                if let Some(event) = self.parser.next_event(&mut self.carry)? {
+                if let Some(event) = self.parser.next_emitted(&mut self.carry, emit)? {
                     return Ok(Some(event));
                 }
                 if !self.carry.is_empty() && !self.feed_carry() {
-                    return self.end_of_input();
+                    return self.end_of_input(emit);
                 }
                 continue;
             }
             let Some(chunk) = self.chunks.front_mut() else {
-                return self.end_of_input();
+                return self.end_of_input(emit);
             };
             let start = chunk.as_ptr() as usize;
             let fresh = !self
@@ -164,7 +174,7 @@ impl ChunkDecoder {
                 self.parser
                     .set_checked(Utf8Bytes::checked_whole(chunk.clone()));
             }
-            let event = self.parser.next_event(chunk);
+            let event = self.parser.next_emitted(chunk, emit);
             self.from_chunk += usize::from(matches!(event, Ok(Some(_))));
             if chunk.is_empty() {
                 self.chunks.pop_front();
@@ -237,13 +247,13 @@ impl ChunkDecoder {
         true
     }
 
-    fn end_of_input(&mut self) -> Result<Option<Event>, DecodeError> {
+    fn end_of_input<E: Emit>(&mut self, emit: &mut E) -> Result<Option<E::Output>, DecodeError> {
         if self.finishing && !self.done {
             if !self.deferred.is_empty() {
                 // The line never ends: the parser reads what there is of it.
                 self.chunks.extend(self.deferred.drain(..));
                 self.deferred_len = 0;
-                return self.decode_next();
+                return self.decode_next(emit);
             }
             self.done = true;
             self.parser.finish(&mut self.carry);

@@ -19,11 +19,11 @@
 
 use std::cell::RefCell;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 
 use super::de;
-use super::{Completed, PayloadErrors, TextDelta};
-use crate::sse::Utf8Bytes;
+use super::{Completed, EventKind, PayloadErrors, TextDelta};
+use crate::sse::{Parser, RawEvent, Span, Utf8Bytes};
 
 const HEAD: &str = r#"{"text":""#;
 const TAIL: &str = r#""}"#;
@@ -84,6 +84,79 @@ fn completed_fast(data: &Utf8Bytes) -> Option<Completed> {
         .ok()?
         .usage;
     Some(Completed { output_text, usage })
+}
+
+/// The text of a delta read straight from a dispatched block, before it
+/// is made: either ready, or the span of the block it is (made by
+/// narrowing the block's bytes, once nothing else needs them).
+pub(crate) enum BlockText {
+    /// Already made (held inline, cut out of a chunk checked whole, or
+    /// decoded from escapes).
+    Ready(Utf8Bytes),
+    /// The block's bytes in this span, known to be UTF-8.
+    Span(Span),
+}
+
+impl BlockText {
+    /// The text, taking the block's bytes if it is a span of them.
+    #[inline]
+    pub(crate) fn make(self, block: &mut RawEvent) -> Utf8Bytes {
+        match self {
+            BlockText::Ready(text) => text,
+            BlockText::Span((s, e)) => {
+                // Narrowed, not sliced: no reference count to raise and drop.
+                let mut bytes = std::mem::take(&mut block.bytes);
+                bytes.truncate(e);
+                bytes.advance(s);
+                // Known to be UTF-8: nothing is replaced.
+                Utf8Bytes::from_utf8_lossy(bytes)
+            }
+        }
+    }
+}
+
+/// A delta in its plain shape (`event:` one of the two delta names, one
+/// `data` line `{"text":"…"}` in valid UTF-8), read from the block's bytes
+/// without making an [`sse::Event`](crate::sse::Event) first: the same
+/// kind and text `ResponseEvent::from_sse` gives for the event the block
+/// makes. `None` for any other block.
+#[inline]
+pub(crate) fn block_delta(parser: &Parser, block: &RawEvent) -> Option<(EventKind, BlockText)> {
+    let name = block.event_type()?;
+    let kind = if name == EventKind::OutputTextDelta.name().as_bytes() {
+        EventKind::OutputTextDelta
+    } else if name == EventKind::ReasoningDelta.name().as_bytes() {
+        EventKind::ReasoningDelta
+    } else {
+        return None;
+    };
+    let (s, e) = block.single_data()?;
+    let data = &block.bytes[s..e];
+    let body = data
+        .strip_prefix(HEAD.as_bytes())?
+        .strip_suffix(TAIL.as_bytes())?;
+    let body_start = s + HEAD.len();
+    let special = Specials::of(body);
+    if special.control {
+        return None;
+    }
+    let text = if special.backslash {
+        BlockText::Ready(unescaped(std::str::from_utf8(body).ok()?)?)
+    } else if special.quote {
+        return None;
+    } else if let Some(text) = parser.checked_part(body) {
+        BlockText::Ready(text)
+    } else if body.len() <= Utf8Bytes::INLINE_MAX {
+        BlockText::Ready(Utf8Bytes::from(std::str::from_utf8(body).ok()?))
+    } else {
+        // Checked here, so that narrowing the bytes to it cannot fail
+        // (ASCII, the usual case, a word at a time).
+        if !body.is_ascii() {
+            std::str::from_utf8(body).ok()?;
+        }
+        BlockText::Span((body_start, body_start + body.len()))
+    };
+    Some((kind, text))
 }
 
 /// Where the JSON string whose body starts `bytes` ends: the index of its

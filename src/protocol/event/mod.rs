@@ -37,6 +37,8 @@ mod error;
 mod fast;
 mod kind;
 
+pub(crate) use fast::block_delta;
+
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize, Serializer};
@@ -289,6 +291,17 @@ impl ResponseEvent {
             }
             EventKind::Completed => fast::completed(data).map(Self::from),
             EventKind::Failed => de::parse::<de::FailedFields>(bytes, data).map(Self::from),
+        }
+    }
+
+    /// The delta event of `kind`, which is one of the two delta kinds (any
+    /// other is taken for the output text's), with `text`.
+    #[inline]
+    pub(crate) fn delta(kind: EventKind, text: Utf8Bytes) -> Self {
+        let delta = TextDelta { text };
+        match kind {
+            EventKind::ReasoningDelta => Self::ReasoningDelta(delta),
+            _ => Self::OutputTextDelta(delta),
         }
     }
 

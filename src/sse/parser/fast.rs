@@ -11,7 +11,7 @@
 
 use memchr::memchr;
 
-use super::{Block, Buffer, Data, Event, Parser, Position, Span, Utf8Bytes};
+use super::{Block, Buffer, Data, Emit, Parser, Position, Span, Utf8Bytes};
 
 /// Where the fast path stopped.
 enum Stop {
@@ -38,7 +38,11 @@ impl Parser {
     /// Reads whole blocks from `scan` on; returns the first that dispatches
     /// an event, or `None` after handing over to the line-by-line path.
     #[inline]
-    pub(super) fn fast_block<B: Buffer>(&mut self, buf: &mut B) -> Option<Event> {
+    pub(super) fn fast_block<B: Buffer, E: Emit>(
+        &mut self,
+        buf: &mut B,
+        emit: &mut E,
+    ) -> Option<E::Output> {
         // Within this many bytes of a block boundary neither a line nor an
         // event can exceed its limit, line ends included.
         let window = self
@@ -140,6 +144,7 @@ impl Parser {
                         let block_bytes = buf.split_frozen(next);
                         self.advance_base(next);
                         return Some(self.dispatch(
+                            emit,
                             block_bytes,
                             id,
                             event_type,

@@ -93,7 +93,60 @@ pub struct Incomplete {
 }
 
 /// A half-open byte range into the parser's buffer.
-type Span = (usize, usize);
+pub(crate) type Span = (usize, usize);
+
+/// What a front end makes of each dispatched block: an [`Event`]
+/// ([`Events`]), or, in the typed layer, a value read straight from the
+/// block's bytes.
+pub(crate) trait Emit {
+    /// What one block becomes.
+    type Output;
+    /// Makes the output of `block`, just cut off the input. The parser has
+    /// already taken the block's `id` into the last event id.
+    fn emit(&mut self, parser: &mut Parser, block: RawEvent) -> Self::Output;
+}
+
+/// The [`Emit`] of the SSE front ends: each block becomes an [`Event`].
+pub(crate) struct Events;
+
+impl Emit for Events {
+    type Output = Event;
+    #[inline(always)]
+    fn emit(&mut self, parser: &mut Parser, block: RawEvent) -> Event {
+        parser.event_of(block)
+    }
+}
+
+/// A dispatched block whose values are not text yet: its bytes, and where
+/// in them its type and data lie.
+pub(crate) struct RawEvent {
+    /// The block's bytes, up to and including its blank line.
+    pub(crate) bytes: Bytes,
+    event_type: Option<Span>,
+    data: Data,
+    /// Where the block's first field line starts.
+    pub(crate) position: Position,
+}
+
+impl RawEvent {
+    /// The bytes of the `event` field's value, if it has a non-empty one.
+    #[inline]
+    pub(crate) fn event_type(&self) -> Option<&[u8]> {
+        self.event_type
+            .filter(|(s, e)| s < e)
+            .map(|(s, e)| &self.bytes[s..e])
+    }
+
+    /// Where the data lies in [`bytes`](Self::bytes), when it came from one
+    /// `data` line (the usual case: more lines are joined by the parser).
+    #[inline]
+    pub(crate) fn single_data(&self) -> Option<Span> {
+        match self.data {
+            Data::One(span) => Some(span),
+            Data::None | Data::Lines => None,
+        }
+    }
+}
 
 #[derive(Debug, Default)]
 enum Data {
@@ -220,23 +273,34 @@ impl Parser {
         &mut self,
         buf: &mut B,
     ) -> Result<Option<Event>, DecodeError> {
+        self.next_emitted(buf, &mut Events)
+    }
+
+    /// [`next_event`](Self::next_event), each block made into `E`'s output.
+    #[inline]
+    pub(crate) fn next_emitted<B: Buffer, E: Emit>(
+        &mut self,
+        buf: &mut B,
+        emit: &mut E,
+    ) -> Result<Option<E::Output>, DecodeError> {
         // Inlined into the front ends, so that the event is built where the
         // caller wants it rather than moved out through every layer.
         if self.bom_done && self.at_block_boundary() {
-            if let Some(event) = self.fast_block(buf) {
+            if let Some(event) = self.fast_block(buf, emit) {
                 return Ok(Some(event));
             }
         }
-        self.next_event_by_lines(buf)
+        self.next_event_by_lines(buf, emit)
     }
 
     /// [`next_event`](Self::next_event) past the fast path: line by line,
     /// every rule and limit applied to each line.
     #[inline(never)]
-    fn next_event_by_lines<B: Buffer>(
+    fn next_event_by_lines<B: Buffer, E: Emit>(
         &mut self,
         buf: &mut B,
-    ) -> Result<Option<Event>, DecodeError> {
+        emit: &mut E,
+    ) -> Result<Option<E::Output>, DecodeError> {
         if !self.bom_done && !self.settle_bom(buf) {
             return Ok(None);
         }
@@ -277,12 +341,12 @@ impl Parser {
             self.scan = next;
 
             if start == end && !dropped {
-                if let Some(event) = self.end_block(buf) {
+                if let Some(event) = self.end_block(buf, emit) {
                     return Ok(Some(event));
                 }
                 // Between blocks again: the fast path takes the next ones.
                 if self.at_block_boundary() {
-                    if let Some(event) = self.fast_block(buf) {
+                    if let Some(event) = self.fast_block(buf, emit) {
                         return Ok(Some(event));
                     }
                 }
@@ -552,7 +616,7 @@ impl Parser {
     }
 
     /// A blank line ended the block: dispatch it if it has data.
-    fn end_block<B: Buffer>(&mut self, buf: &mut B) -> Option<Event> {
+    fn end_block<B: Buffer, E: Emit>(&mut self, buf: &mut B, emit: &mut E) -> Option<E::Output> {
         let block = std::mem::take(&mut self.block);
         let skipped = std::mem::take(&mut self.skipping);
         let ended = self.line_start;
@@ -568,38 +632,72 @@ impl Parser {
         let block_bytes = buf.split_frozen(ended);
         self.advance_base(ended);
         let id = self.pending_id.take();
-        Some(self.dispatch(block_bytes, id, block.event_type, block.data, start))
+        Some(self.dispatch(emit, block_bytes, id, block.event_type, block.data, start))
     }
 
-    /// Makes the event of a finished block, cut off the buffer as
-    /// `block_bytes`; the spans point into it. Each value is checked to be
-    /// UTF-8 here, once, as it becomes text (field values are cut at ASCII
-    /// bytes, so checking them one by one is checking the block's text:
-    /// bytes outside them, comments and field names, never reach the event).
+    /// Dispatches a finished block, cut off the buffer as `block_bytes` (the
+    /// spans point into it): its `id` becomes the last event id, and `E`
+    /// makes the rest into its output.
     // Always inlined: built in place, the event is not copied out of a
     // callee's frame (a copy that stalls on the stores that just wrote it).
     #[inline(always)]
-    fn dispatch(
+    fn dispatch<E: Emit>(
         &mut self,
+        emit: &mut E,
         block_bytes: Bytes,
         id: Option<Span>,
         event_type: Option<Span>,
         data: Data,
-        start: Position,
-    ) -> Event {
-        let checked = self.checked.as_ref();
-        let text = |(s, e): Span| match checked.and_then(|c| c.sub(&block_bytes[s..e])) {
-            Some(text) => text,
-            None => Utf8Bytes::from_utf8_lossy(block_bytes.slice(s..e)),
-        };
-        if let Some(span) = id {
-            self.last_id = text(span);
+        position: Position,
+    ) -> E::Output {
+        if let Some((s, e)) = id {
+            self.last_id = self.text(&block_bytes, s, e);
         }
+        emit.emit(
+            self,
+            RawEvent {
+                bytes: block_bytes,
+                event_type,
+                data,
+                position,
+            },
+        )
+    }
+
+    /// `bytes[s..e]` as text: cut out of the chunk checked whole, if it lies
+    /// in one, or checked here (invalid sequences replaced).
+    #[inline]
+    pub(crate) fn text(&self, bytes: &Bytes, s: usize, e: usize) -> Utf8Bytes {
+        match self.checked_part(&bytes[s..e]) {
+            Some(text) => text,
+            None => Utf8Bytes::from_utf8_lossy(bytes.slice(s..e)),
+        }
+    }
+
+    /// `part` as text, when it lies inside the chunk checked whole (see
+    /// [`set_checked`](Self::set_checked)): shared, not checked again.
+    #[inline]
+    pub(crate) fn checked_part(&self, part: &[u8]) -> Option<Utf8Bytes> {
+        self.checked.as_ref().and_then(|c| c.sub(part))
+    }
+
+    /// The event of a dispatched block. Each value is checked to be UTF-8
+    /// here, once, as it becomes text (field values are cut at ASCII bytes,
+    /// so checking them one by one is checking the block's text: bytes
+    /// outside them, comments and field names, never reach the event).
+    #[inline(always)]
+    pub(crate) fn event_of(&mut self, block: RawEvent) -> Event {
+        let RawEvent {
+            bytes: block_bytes,
+            event_type,
+            data,
+            position,
+        } = block;
         let event_type = event_type
             .filter(|(s, e)| s < e)
             .map(|(s, e)| self.types.get(&block_bytes[s..e]));
         let data = match data {
-            Data::One((s, e)) => match checked.and_then(|c| c.sub(&block_bytes[s..e])) {
+            Data::One((s, e)) => match self.checked_part(&block_bytes[s..e]) {
                 Some(data) => data,
                 None => {
                     // Narrow the block to its data instead of slicing it: no
@@ -628,7 +726,7 @@ impl Parser {
             event_type,
             data,
             id: self.last_id.clone(),
-            position: start,
+            position,
         }
     }
 
