@@ -12,6 +12,8 @@
 //! - `eventsource-stream+serde`: the same on `eventsource-stream`;
 //! - `agent37-typed`: `ChunkDecoder` + `ResponseEvent::from_sse`, folded by
 //!   hand;
+//! - `agent37-decoder`: `ResponseDecoder` (the same events in one loop, a
+//!   plain delta read straight from its block's bytes), folded by hand;
 //! - `agent37-response-stream`: `ResponseStream` (typed, validated, folded,
 //!   replay-safe).
 //!
@@ -63,6 +65,11 @@ fn ours_typed(chunks: &[Bytes]) -> Outcome {
     clients::ours_typed(chunk_iter(chunks), || {})
 }
 
+/// Ours, typed only, in one loop (see `clients::ours_decoder`).
+fn ours_decoder(chunks: &[Bytes]) -> Outcome {
+    clients::ours_decoder(chunk_iter(chunks), || {})
+}
+
 /// Ours, `ResponseStream` (see `clients::ours_stream`).
 fn ours_stream(chunks: &[Bytes]) -> Outcome {
     clients::ours_stream(chunk_iter(chunks), || {})
@@ -73,6 +80,7 @@ const CLIENTS: &[(&str, Run)] = &[
     ("sse-stream+serde", sse_stream_serde),
     ("eventsource-stream+serde", eventsource_serde),
     ("agent37-typed", ours_typed),
+    ("agent37-decoder", ours_decoder),
     ("agent37-response-stream", ours_stream),
 ];
 

@@ -594,6 +594,22 @@ fn typed_allocations_ours_typed() {
     );
 }
 
+/// Ours, typed only in one loop (`ResponseDecoder`): the hand fold's
+/// strings grow by doubling, and escaped text goes to shared blocks, so
+/// next to nothing is allocated per event.
+#[test]
+fn typed_allocations_ours_decoder() {
+    for (corpus, chunking, measure) in typed_report("agent37-decoder", |chunks, on_event| {
+        clients::ours_decoder(chunks, on_event)
+    }) {
+        assert!(
+            measure.per_event() <= 0.05,
+            "{corpus} {chunking}: {:.4} allocations per event",
+            measure.per_event()
+        );
+    }
+}
+
 /// Ours, `ResponseStream`: typed, validated, folded; the figure is printed.
 #[test]
 fn typed_allocations_ours_response_stream() {

@@ -1,4 +1,4 @@
-//! Four ways to read an agent turn into typed events and fold its text,
+//! Five ways to read an agent turn into typed events and fold its text,
 //! shared by `benches/typed.rs` and `tests/alloc.rs` (`#[path]`-included).
 //!
 //! Each client takes the body as an iterator of chunks and calls
@@ -15,6 +15,7 @@
 use std::convert::Infallible;
 use std::hint::black_box;
 
+use agent37_stream::protocol::decoder::ResponseDecoder;
 use agent37_stream::protocol::event::ResponseEvent;
 use agent37_stream::protocol::stream::ResponseStream;
 use agent37_stream::sse::ChunkDecoder;
@@ -188,6 +189,44 @@ pub fn ours_typed(chunks: impl Iterator<Item = Bytes>, mut on_event: impl FnMut(
         while let Some(event) = decoder.next_event().expect("corpus within limits") {
             outcome.events += 1;
             match black_box(ResponseEvent::from_sse(&event).expect("valid payload")) {
+                ResponseEvent::OutputTextDelta(delta) => {
+                    outcome.deltas += 1;
+                    outcome.output_text.push_str(&delta.text);
+                }
+                ResponseEvent::ReasoningDelta(delta) => {
+                    outcome.deltas += 1;
+                    outcome.reasoning.push_str(&delta.text);
+                }
+                ResponseEvent::ToolCallStarted(_)
+                | ResponseEvent::ToolCallCompleted(_)
+                | ResponseEvent::ToolCallFailed(_) => outcome.tool_events += 1,
+                ResponseEvent::Completed(done) => {
+                    outcome.completed_text = done.output_text.to_string();
+                }
+                _ => {}
+            }
+            on_event();
+        }
+    };
+    for chunk in chunks {
+        decoder.push(chunk);
+        handle(&mut decoder, &mut outcome);
+    }
+    decoder.finish();
+    handle(&mut decoder, &mut outcome);
+    outcome
+}
+
+/// Ours, typed only, in one loop: `ResponseDecoder` (a plain delta is read
+/// straight from its block's bytes), folded by hand. No ordering checks, no
+/// replay guard.
+pub fn ours_decoder(chunks: impl Iterator<Item = Bytes>, mut on_event: impl FnMut()) -> Outcome {
+    let mut decoder = ResponseDecoder::new();
+    let mut outcome = Outcome::default();
+    let mut handle = |decoder: &mut ResponseDecoder, outcome: &mut Outcome| {
+        while let Some(decoded) = decoder.next_event().expect("corpus within limits") {
+            outcome.events += 1;
+            match black_box(decoded.event.expect("valid payload")) {
                 ResponseEvent::OutputTextDelta(delta) => {
                     outcome.deltas += 1;
                     outcome.output_text.push_str(&delta.text);

@@ -9,6 +9,8 @@
 //! - [`error`], [`response`], [`request`]: the error envelopes as one typed
 //!   [`error::ApiError`], the response object, the request body and its limits.
 //! - [`event`]: the eight typed events, their payloads and how they are read.
+//! - [`decoder`]: bytes to typed events in one loop, nothing checked
+//!   beyond the payloads.
 //! - [`machine`]: the ordering state machine.
 //! - [`fold`]: folding events into the final [`response::Response`].
 //! - [`replay`]: skipping the replayed prefix after a reconnect.
@@ -22,6 +24,7 @@ pub mod contract {
     #![doc = include_str!("../../docs/contract.md")]
 }
 mod calls;
+pub mod decoder;
 pub mod error;
 pub mod event;
 pub mod fold;

@@ -44,3 +44,4 @@ pub(crate) use parser::{Emit, Parser, RawEvent, Span};
 pub use reader::EventReader;
 pub use stream::{EventStream, EventStreamError};
 pub use text::Utf8Bytes;
+pub(crate) use text::{SHORT, short_str};

@@ -22,6 +22,26 @@ const SIMD_FROM: usize = 256;
 /// make, one to drop), and most event types, ids and delta texts fit.
 const INLINE_MAX: usize = 30;
 
+/// The longest text [`short_str`] checks.
+pub(crate) const SHORT: usize = 64;
+
+/// `bytes` (at most [`SHORT`] of them) as a string, if they are valid UTF-8,
+/// borrowed from a zero-padded copy in `padded`.
+///
+/// The copy is checked in one SIMD pass whose cost does not depend on the
+/// text: std's check runs byte by byte up to an aligned word, with a
+/// branch per byte, and `simdutf8` hands inputs under 64 bytes to it. The
+/// padding is ASCII, so the copy is valid exactly when the text is and the
+/// text ends on a character boundary.
+#[inline]
+pub(crate) fn short_str<'a>(bytes: &[u8], padded: &'a mut [u8; SHORT]) -> Option<&'a str> {
+    let len = bytes.len();
+    let (text, padding) = padded.split_at_mut_checked(len)?;
+    text.copy_from_slice(bytes);
+    padding.fill(0);
+    simdutf8::basic::from_utf8(&padded[..]).ok()?.get(..len)
+}
+
 /// An immutable string that shares its storage with the buffer it was
 /// decoded from (or, up to 30 bytes, holds a copy inline), and that is
 /// known to be UTF-8.
@@ -94,6 +114,10 @@ impl Utf8Bytes {
     /// ```
     pub fn from_utf8(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
         if bytes.len() <= INLINE_MAX {
+            if let Some(text) = Self::short(&bytes) {
+                return Ok(text);
+            }
+            // Invalid: std's check says where.
             return std::str::from_utf8(&bytes).map(Self::inline);
         }
         if bytes.len() < SIMD_FROM {
@@ -143,8 +167,22 @@ impl Utf8Bytes {
         Utf8Bytes(Repr::Fast(FastStr::new(text)))
     }
 
+    /// Text of at most [`INLINE_MAX`] bytes, held inline, if `bytes` are
+    /// valid UTF-8 (checked by [`short_str`]).
+    #[inline]
+    pub(crate) fn short(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() > INLINE_MAX {
+            return None;
+        }
+        let mut padded = [0; SHORT];
+        short_str(bytes, &mut padded).map(Self::inline)
+    }
+
     /// A copy of `bytes`, with every invalid sequence replaced by U+FFFD.
     pub(crate) fn copy_lossy(bytes: &[u8]) -> Self {
+        if let Some(text) = Self::short(bytes) {
+            return text;
+        }
         match std::str::from_utf8(bytes) {
             Ok(text) => text.into(),
             Err(_) => Self::replaced(bytes),
@@ -413,6 +451,41 @@ impl<'de> serde::Deserialize<'de> for Utf8Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_short_check_agrees_with_std_on_any_bytes() {
+        // Every length up to the inline limit and one past it; pieces that
+        // are valid or not, cut anywhere (a character cut by the end, a
+        // stray continuation byte, an overlong form, a surrogate).
+        let pieces: [&[u8]; 9] = [
+            b"a",
+            b"\xC3\xA9",
+            b"\xE2\x82\xAC",
+            b"\xF0\x9F\x99\x82",
+            b"\x80",
+            b"\xC0\xAF",
+            b"\xED\xA0\x80",
+            b"\xFF",
+            b"\x00",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            let mut bytes = Vec::new();
+            while bytes.len() < SHORT + 4 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                bytes.extend_from_slice(pieces[(state % 9) as usize]);
+            }
+            bytes.truncate((state >> 32) as usize % (SHORT + 2));
+            let std = std::str::from_utf8(&bytes).ok();
+            let mut padded = [0xFF; SHORT];
+            let want = std.filter(|_| bytes.len() <= SHORT);
+            assert_eq!(short_str(&bytes, &mut padded), want, "{bytes:?}");
+            let want = std.filter(|_| bytes.len() <= INLINE_MAX);
+            assert_eq!(Utf8Bytes::short(&bytes).as_deref(), want, "{bytes:?}");
+        }
+    }
 
     #[test]
     fn valid_utf8_is_shared_unless_short_enough_to_hold_inline() {

@@ -23,7 +23,7 @@ use bytes::{Buf, BytesMut};
 
 use super::de;
 use super::{Completed, EventKind, PayloadErrors, TextDelta};
-use crate::sse::{Parser, RawEvent, Span, Utf8Bytes};
+use crate::sse::{Parser, RawEvent, SHORT, Span, Utf8Bytes, short_str};
 
 const HEAD: &str = r#"{"text":""#;
 const TAIL: &str = r#""}"#;
@@ -141,13 +141,18 @@ pub(crate) fn block_delta(parser: &Parser, block: &RawEvent) -> Option<(EventKin
         return None;
     }
     let text = if special.backslash {
-        BlockText::Ready(unescaped(std::str::from_utf8(body).ok()?)?)
+        let mut padded = [0; SHORT];
+        let body = match body.len() <= SHORT {
+            true => short_str(body, &mut padded)?,
+            false => std::str::from_utf8(body).ok()?,
+        };
+        BlockText::Ready(unescaped(body)?)
     } else if special.quote {
         return None;
     } else if let Some(text) = parser.checked_part(body) {
         BlockText::Ready(text)
     } else if body.len() <= Utf8Bytes::INLINE_MAX {
-        BlockText::Ready(Utf8Bytes::from(std::str::from_utf8(body).ok()?))
+        BlockText::Ready(Utf8Bytes::short(body)?)
     } else {
         // Checked here, so that narrowing the bytes to it cannot fail
         // (ASCII, the usual case, a word at a time).

@@ -138,11 +138,14 @@ impl Parser {
                 }
                 Stop::Blank(next) => {
                     self.line += lines + 1;
-                    self.scan = next;
-                    self.line_start = next;
                     if let (Some(start), Some(data)) = (start, data) {
                         let block_bytes = buf.split_frozen(next);
-                        self.advance_base(next);
+                        // The next line starts the buffer. (Written, not
+                        // moved back by `next` as `advance_base` would: a
+                        // read of what was just written stalls.)
+                        self.base += next as u64;
+                        self.scan = 0;
+                        self.line_start = 0;
                         return Some(self.dispatch(
                             emit,
                             block_bytes,
@@ -152,6 +155,8 @@ impl Parser {
                             start,
                         ));
                     }
+                    self.scan = next;
+                    self.line_start = next;
                     // No data, no event; an `id` takes effect all the same.
                     if let Some((s, e)) = id {
                         self.last_id = Utf8Bytes::copy_lossy(&buf.as_ref()[s..e]);
