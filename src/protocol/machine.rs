@@ -235,7 +235,12 @@ pub struct Validator {
     created: Option<Seen>,
     terminal: Option<Seen>,
     open_calls: OpenCalls<OpenCall>,
+    /// The output text's deltas so far (`Some` once one came), kept as a
+    /// digest unless the caller folds the text itself.
     output_deltas: Option<TextDigest>,
+    /// The caller folds the output text and hands it over at the terminal
+    /// event (the pipeline does): no digest of it is kept here.
+    text_folded_by_caller: bool,
     finished: bool,
     findings: Vec<Finding>,
 }
@@ -256,9 +261,18 @@ impl Validator {
             terminal: None,
             open_calls: OpenCalls::default(),
             output_deltas: None,
+            text_folded_by_caller: false,
             finished: false,
             findings: Vec::new(),
         }
+    }
+
+    /// A validator whose caller folds the output text and hands it to
+    /// [`push_folded`](Self::push_folded) with each event, so that it need
+    /// not keep a digest of its own.
+    pub(crate) fn with_text_folded_by_caller(mut self) -> Self {
+        self.text_folded_by_caller = true;
+        self
     }
 
     /// The options in force.
@@ -298,7 +312,19 @@ impl Validator {
     pub fn push(&mut self, event: &sse::Event) -> Checked {
         let kind = EventKind::of_sse(event);
         let parsed = ResponseEvent::from_sse_of(kind, event);
-        let findings = self.check(Source::of(event), kind, parsed.as_ref());
+        let findings = self.check(Source::of(event), kind, parsed.as_ref(), None);
+        Checked {
+            event: parsed,
+            findings,
+        }
+    }
+
+    /// [`push`](Self::push), with the output text folded so far by the
+    /// caller (see [`with_text_folded_by_caller`](Self::with_text_folded_by_caller)).
+    pub(crate) fn push_folded(&mut self, event: &sse::Event, folded: &str) -> Checked {
+        let kind = EventKind::of_sse(event);
+        let parsed = ResponseEvent::from_sse_of(kind, event);
+        let findings = self.check(Source::of(event), kind, parsed.as_ref(), Some(folded));
         Checked {
             event: parsed,
             findings,
@@ -314,7 +340,7 @@ impl Validator {
         kind: Option<EventKind>,
         parsed: Result<&ResponseEvent, &PayloadErrors>,
     ) -> Vec<Finding> {
-        self.check(source, kind, parsed)
+        self.check(source, kind, parsed, None)
     }
 
     /// Counts an event that could not be read (an oversized one the decoder
@@ -376,6 +402,7 @@ impl Validator {
         event: Source<'_>,
         kind: Option<EventKind>,
         parsed: Result<&ResponseEvent, &PayloadErrors>,
+        folded: Option<&str>,
     ) -> Vec<Finding> {
         self.findings.clear();
         let index = self.skip_event();
@@ -439,9 +466,10 @@ impl Validator {
             EventKind::Created => self.on_created(seen, payload),
             EventKind::OutputTextDelta => {
                 if let Some(ResponseEvent::OutputTextDelta(delta)) = payload {
-                    self.output_deltas
-                        .get_or_insert_with(TextDigest::new)
-                        .update(&delta.text);
+                    let digest = self.output_deltas.get_or_insert_with(TextDigest::new);
+                    if !self.text_folded_by_caller {
+                        digest.update(&delta.text);
+                    }
                 }
             }
             EventKind::ToolCallStarted => {
@@ -454,7 +482,7 @@ impl Validator {
                     self.on_tool_closed(seen, event.event_type(), &tool);
                 }
             }
-            EventKind::Completed | EventKind::Failed => self.on_terminal(seen, payload),
+            EventKind::Completed | EventKind::Failed => self.on_terminal(seen, payload, folded),
             _ => {}
         }
         self.drain()
@@ -511,7 +539,7 @@ impl Validator {
         }
     }
 
-    fn on_terminal(&mut self, seen: Seen, payload: Option<&ResponseEvent>) {
+    fn on_terminal(&mut self, seen: Seen, payload: Option<&ResponseEvent>, folded: Option<&str>) {
         self.terminal = Some(seen);
         let terminal_name = seen.kind.map_or("", EventKind::name);
         let mut unclosed: Vec<_> = self.open_calls.drain().collect();
@@ -533,12 +561,18 @@ impl Validator {
         if let (Some(deltas), Some(ResponseEvent::Completed(completed))) =
             (self.output_deltas, payload)
         {
-            let final_text = TextDigest::of(&completed.output_text);
-            if final_text != deltas {
+            let final_text = &completed.output_text;
+            let compared = match (self.text_folded_by_caller, folded) {
+                (false, _) => Some((TextDigest::of(final_text) != deltas, deltas.len)),
+                (true, Some(folded)) => Some((folded != final_text.as_str(), folded.len() as u64)),
+                // Nothing to compare with: the caller did not hand it over.
+                (true, None) => None,
+            };
+            if let Some((true, deltas_len)) = compared {
                 let message = format!(
                     "`output_text` ({} bytes) differs from the concatenated \
-                     `response.output_text.delta` texts ({} bytes)",
-                    final_text.len, deltas.len
+                     `response.output_text.delta` texts ({deltas_len} bytes)",
+                    final_text.len()
                 );
                 self.emit(
                     Rule::OutputTextMismatch,

@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use super::event::{EventKind, PayloadErrors, ResponseEvent, block_delta};
 use super::fold::{Seed, Turn, TurnBuilder};
 use super::machine::{Source, Validator, ValidatorOptions};
-use super::replay::{Admission, ReplayDiverged, ReplayGuard, fingerprint_of};
+use super::replay::{Admission, Name, ReplayDiverged, ReplayGuard, fingerprint_of};
 use super::rules::Finding;
 use crate::sse::{self, ChunkDecoder, Emit, Limits, Parser, Position, RawEvent, Utf8Bytes};
 
@@ -189,7 +189,7 @@ impl Pipeline {
             decoder: ChunkDecoder::with_limits(options.limits),
             intake: Intake {
                 guard: ReplayGuard::new(),
-                validator: Validator::new(options.validator),
+                validator: Validator::new(options.validator).with_text_folded_by_caller(),
                 builder: TurnBuilder::new(options.seed),
                 connection_over: false,
             },
@@ -311,7 +311,8 @@ impl Intake {
             Ok(Admission::Replayed) => Step::Replayed,
             Ok(Admission::New) => {
                 let index = self.validator.events_seen();
-                let checked = self.validator.push(event);
+                let folded = &self.builder.turn().response.output_text;
+                let checked = self.validator.push_folded(event, folded);
                 if let Ok(typed) = &checked.event {
                     self.builder.push(typed);
                 }
@@ -388,7 +389,7 @@ impl Emit for Intake {
             let data = block
                 .single_data()
                 .map_or(&[][..], |(s, e)| &block.bytes[s..e]);
-            let fingerprint = fingerprint_of(Some(kind.name().as_bytes()), data);
+            let fingerprint = fingerprint_of(Name::Known(kind), data);
             let event = ResponseEvent::delta(kind, text.make(&mut block));
             return self.push_read(
                 fingerprint,

@@ -6,8 +6,9 @@
 //! ones, which must equal those N (else the replay diverged). Nothing is lost
 //! or delivered twice.
 
+use super::event::EventKind;
 use super::rules::{Finding, Rule};
-use crate::sse::{self, Position, Utf8Bytes};
+use crate::sse::{self, Position};
 
 /// Whether a [`ReplayGuard`] let an event through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -155,21 +156,35 @@ impl ReplayGuard {
 /// the typed layer). It is a pure function of the bytes: the same across
 /// connections and processes.
 fn fingerprint(event: &sse::Event) -> u64 {
-    fingerprint_of(
-        event.explicit_type().map(Utf8Bytes::as_bytes),
-        event.data_bytes(),
-    )
+    let name = match (EventKind::of_sse(event), event.explicit_type()) {
+        (Some(kind), _) => Name::Known(kind),
+        (None, Some(name)) => Name::Other(name.as_bytes()),
+        (None, None) => Name::None,
+    };
+    fingerprint_of(name, event.data_bytes())
 }
 
-/// The fingerprint of an event named `explicit_type` (`None` when it has no
-/// `event:` name) with `data`.
+/// An event's name, as a fingerprint takes it.
+#[derive(Clone, Copy)]
+pub(crate) enum Name<'a> {
+    /// One of the contract's names: mixed in as its kind, one word.
+    Known(EventKind),
+    /// Any other name, by its bytes.
+    Other(&'a [u8]),
+    /// No `event:` name.
+    None,
+}
+
+/// The fingerprint of an event named `name` with `data`.
 #[inline]
-pub(crate) fn fingerprint_of(explicit_type: Option<&[u8]>, data: &[u8]) -> u64 {
+pub(crate) fn fingerprint_of(name: Name<'_>, data: &[u8]) -> u64 {
     let mut hash = Mix::new();
-    match explicit_type {
-        Some(name) => hash.bytes(name),
-        // Apart from an explicit empty name: a length no slice has.
-        None => hash.word(u64::MAX),
+    match name {
+        // A known kind as a word no other name's length can be.
+        Name::Known(kind) => hash.word(u64::MAX - 1 - kind as u64),
+        Name::Other(name) => hash.bytes(name),
+        // A length no slice has either.
+        Name::None => hash.word(u64::MAX),
     }
     hash.bytes(data);
     hash.finish()
