@@ -116,7 +116,7 @@ impl ChunkDecoder {
     /// (push more, or [`finish`](Self::finish)).
     ///
     /// After an error the offending event is dropped and decoding can go on.
-    #[inline(always)]
+    #[inline]
     pub fn next_event(&mut self) -> Result<Option<Event>, DecodeError> {
         // The call that finds the chunks used up (every other call, with a
         // chunk per server write) stays out of the decoding function and
@@ -126,7 +126,7 @@ impl ChunkDecoder {
 
     /// [`next_event`](Self::next_event), each block made into `E`'s output
     /// (the typed layer reads its events straight from the block's bytes).
-    #[inline(always)]
+    #[inline]
     pub(crate) fn next_emitted<E: Emit>(
         &mut self,
         emit: &mut E,

@@ -36,9 +36,9 @@ pub(crate) const SHORT: usize = 64;
 #[inline]
 pub(crate) fn short_str<'a>(bytes: &[u8], padded: &'a mut [u8; SHORT]) -> Option<&'a str> {
     let len = bytes.len();
-    let (text, padding) = padded.split_at_mut_checked(len)?;
-    text.copy_from_slice(bytes);
-    padding.fill(0);
+    // Zeroed whole (a fixed-size store), then the text over it.
+    *padded = [0; SHORT];
+    padded.get_mut(..len)?.copy_from_slice(bytes);
     simdutf8::basic::from_utf8(&padded[..]).ok()?.get(..len)
 }
 

@@ -241,8 +241,12 @@ impl Parser {
 
     /// Hands over a chunk of the input known to be UTF-8 as a whole: the
     /// values of the events that lie inside it are slices of it.
+    #[inline]
     pub(crate) fn set_checked(&mut self, checked: Option<Utf8Bytes>) {
-        self.checked = checked;
+        // Usually `None` over `None` (a chunk per event): nothing to drop.
+        if self.checked.is_some() || checked.is_some() {
+            self.checked = checked;
+        }
     }
 
     pub(crate) fn limits(&self) -> Limits {
