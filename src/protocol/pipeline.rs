@@ -113,8 +113,10 @@ pub enum Step {
         /// The typed event, or every reason its payload is broken (each one
         /// is also among `findings`, under its payload rule).
         event: Result<ResponseEvent, PayloadErrors>,
-        /// What the validator found about it (usually nothing).
-        findings: Vec<Finding>,
+        /// What the validator found about it (usually nothing). A boxed
+        /// slice, not a `Vec`: a step is then 128 bytes, which is moved
+        /// without a call to `memcpy`.
+        findings: Box<[Finding]>,
     },
     /// An event over the size limit, dropped by the decoder and counted:
     /// the `event-too-large` finding, with the index it took.
@@ -134,7 +136,8 @@ impl Step {
     /// The findings this step carries, in order.
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {
         let (many, one): (&[Finding], Option<&Finding>) = match self {
-            Step::New { findings, .. } | Step::Ended(findings) => (findings, None),
+            Step::New { findings, .. } => (findings, None),
+            Step::Ended(findings) => (findings, None),
             Step::Oversized(finding) => (&[], Some(finding)),
             Step::Replayed | Step::Diverged(_) => (&[], None),
         };
@@ -144,7 +147,8 @@ impl Step {
     /// The step's findings, owned; a divergence gives its `replay-diverged`.
     pub fn into_findings(self) -> Vec<Finding> {
         match self {
-            Step::New { findings, .. } | Step::Ended(findings) => findings,
+            Step::New { findings, .. } => findings.into_vec(),
+            Step::Ended(findings) => findings,
             Step::Oversized(finding) => vec![finding],
             Step::Diverged(diverged) => vec![diverged.to_finding()],
             Step::Replayed => Vec::new(),
@@ -321,7 +325,7 @@ impl Intake {
                     position: event.position(),
                     id: event.id_bytes().clone(),
                     event: checked.event,
-                    findings: checked.findings,
+                    findings: checked.findings.into_boxed_slice(),
                 }
             }
         }
@@ -366,7 +370,10 @@ impl Intake {
                     name: Some(kind.name()),
                     data: None,
                 };
-                let findings = self.validator.push_read(source, Some(kind), Ok(&event));
+                let findings = self
+                    .validator
+                    .push_read(source, Some(kind), Ok(&event))
+                    .into_boxed_slice();
                 self.builder.push(&event);
                 Step::New {
                     index,
