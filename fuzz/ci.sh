@@ -48,7 +48,7 @@ fi
 # trying (the SSE targets get room for a few events past the limits).
 options() {
     case $1 in
-    sse_* | check_stream) echo "-dict=sse.dict -max_len=16384" ;;
+    sse_* | check_stream | typed_paths) echo "-dict=sse.dict -max_len=16384" ;;
     *) echo "-dict=json.dict -max_len=8192" ;;
     esac
 }

@@ -46,6 +46,10 @@ for file in "${streams[@]}"; do
     # check_stream: byte 0 the chunking and reconnect point, byte 1 the limits.
     seed check_stream '\x00\x03' "$file"
     seed check_stream '\x07\x03' "$file"
+    # typed_paths: byte 0 the chunking, byte 1 the typed decoder's limits
+    # and the wrapping (bit 2: reasoning first, bit 3: a response.completed).
+    seed typed_paths '\x00\x03' "$file"
+    seed typed_paths '\x07\x0c' "$file"
 done
 
 # Error bodies (status, Retry-After length or 0xFF for none, body).
@@ -84,6 +88,19 @@ printf 'the answer \\"quoted\\" caf\\u00e9\n,"usage":{"input_tokens":1,"output_t
 printf 'answer\n,"usage":null,"output_text":""}' >"$deltas/completed-twice"
 for file in "$deltas"/*; do seed delta_fast_path "" "$file"; done
 rm -rf "$deltas"
+
+# Delta texts for typed_paths' wrapped stream, split at 0x1E into deltas:
+# plain, escaped (well formed or not), breaking the block, and non-UTF-8.
+texts=$(mktemp -d)
+printf 'plain words\x1ea thought\x1e and more words' >"$texts/plain"
+printf 'a\\n\\"b\\" \\u00e9 \\ud83d\\ude42 \\/\\t\x1e\\ud83d\x1e\\x' >"$texts/escapes"
+printf 'line\nbreak\x1etwo\n\nevent: x\x1e"quote\x1etab\there' >"$texts/breaks"
+printf 'caf\xc3\xa9 \xf0\x9f\x99\x82\x1e\xc3\x1e\xff' >"$texts/utf8"
+for file in "$texts"/*; do
+    seed typed_paths '\x00\x0b' "$file"
+    seed typed_paths '\x05\x0f' "$file"
+done
+rm -rf "$texts"
 
 for dir in "$corpus"/*/; do
     echo "seed.sh: $(find "$dir" -type f | wc -l) files in $dir"

@@ -23,7 +23,7 @@ use bytes::{Buf, BytesMut};
 
 use super::de;
 use super::{Completed, EventKind, PayloadErrors, TextDelta};
-use crate::sse::{Parser, RawEvent, SHORT, Span, Utf8Bytes, short_str};
+use crate::sse::{Parser, RawEvent, SHORT, Span, Utf8Bytes};
 
 const HEAD: &str = r#"{"text":""#;
 const TAIL: &str = r#""}"#;
@@ -141,12 +141,15 @@ pub(crate) fn block_delta(parser: &Parser, block: &RawEvent) -> Option<(EventKin
         return None;
     }
     let text = if special.backslash {
-        let mut padded = [0; SHORT];
-        let body = match body.len() <= SHORT {
-            true => short_str(body, &mut padded)?,
-            false => std::str::from_utf8(body).ok()?,
-        };
-        BlockText::Ready(unescaped(body)?)
+        let mut decoded = [0; SHORT];
+        match unescape_short(body, &mut decoded)? {
+            // A short text (most deltas) is decoded on the stack and
+            // checked once, as it is held inline.
+            Some(len) if len <= Utf8Bytes::INLINE_MAX => {
+                BlockText::Ready(Utf8Bytes::short(&decoded[..len])?)
+            }
+            _ => BlockText::Ready(unescaped(std::str::from_utf8(body).ok()?)?),
+        }
     } else if special.quote {
         return None;
     } else if let Some(text) = parser.checked_part(body) {
@@ -294,6 +297,54 @@ fn unescaped(body: &str) -> Option<Utf8Bytes> {
         }
         Utf8Bytes::from_utf8(block.split().freeze()).ok()
     })
+}
+
+/// Decodes the escapes of a string body of at most [`SHORT`] bytes (no
+/// control character) into `out`, as [`decode`] does: its length, `None`
+/// where `decode` gives `None`, and `Some(None)` for a longer body.
+///
+/// The bytes between escapes are copied as they are: if they are not UTF-8,
+/// neither is the output (an escape decodes to whole characters, each
+/// starting with a lead byte, which no broken sequence before it can
+/// absorb), and the caller's check of the output refuses it.
+fn unescape_short(body: &[u8], out: &mut [u8; SHORT]) -> Option<Option<usize>> {
+    if body.len() > SHORT {
+        return Some(None);
+    }
+    // Each escape is longer than what it decodes to, so the output never
+    // passes the input: `len <= at`.
+    let (mut at, mut len) = (0, 0);
+    while let Some(&byte) = body.get(at) {
+        if byte == b'"' {
+            return None;
+        }
+        if byte != b'\\' {
+            *out.get_mut(len)? = byte;
+            len += 1;
+            at += 1;
+            continue;
+        }
+        let kind = *body.get(at + 1)?;
+        at += 2;
+        let c = match kind {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let (c, used) = unicode_escape(body.get(at..)?)?;
+                at += used;
+                c
+            }
+            _ => return None,
+        };
+        len += c.encode_utf8(out.get_mut(len..)?).len();
+    }
+    Some(Some(len))
 }
 
 /// Decodes the escapes of a JSON string body (no control character) into
