@@ -40,9 +40,11 @@
 //!
 //! [`protocol::stream::ResponseStream`] turns a response body into validated,
 //! typed events and folds them into the final response, so a client writes
-//! one loop; see its documentation for an example. Text read from the
-//! stream (event data, typed string fields) was checked as UTF-8 once, when
-//! decoded, and costs nothing to read.
+//! one loop; see its documentation for an example. Without a runtime, and
+//! without ordering checks, [`protocol::decoder::ResponseDecoder`] takes
+//! pushed chunks to typed events. Text read from the stream (event data,
+//! typed string fields) was checked as UTF-8 once, when decoded, and costs
+//! nothing to read.
 //!
 //! ## Features
 //!
