@@ -8,7 +8,7 @@
 use agent37_stream::protocol::decoder::ResponseDecoder;
 use agent37_stream::protocol::event::ResponseEvent;
 use agent37_stream::protocol::pipeline::{Pipeline, Step, TurnTracker};
-use agent37_stream::sse::ChunkDecoder;
+use agent37_stream::sse::{ChunkDecoder, Limits};
 use bytes::Bytes;
 use proptest::prelude::*;
 
@@ -28,6 +28,8 @@ fn text() -> impl Strategy<Value = Vec<u8>> {
         1 => Just(b"\xFF".to_vec()),
         1 => Just(b"\xC3".to_vec()),
         1 => Just("a longer run of words, past thirty bytes, held shared".as_bytes().to_vec()),
+        1 => Just(br#"an escaped run \"past sixty-four bytes\", decoded \u00e9lsewhere than on the stack"#.to_vec()),
+        1 => Just(vec![b'w'; 5000]),
     ];
     proptest::collection::vec(piece, 0..6).prop_map(|p| p.concat())
 }
@@ -40,8 +42,10 @@ fn block() -> impl Strategy<Value = Vec<u8>> {
         Just("response.reasoning.delta"),
     ];
     prop_oneof![
-        8 => (delta_name.clone(), text()).prop_map(|(name, text)| {
-            [format!("event: {name}\ndata: {{\"text\":\"").as_bytes(), &text, b"\"}\n\n"].concat()
+        8 => (delta_name.clone(), text(), 0..3usize).prop_map(|(name, text, end)| {
+            // The plain shape, with any of the three line ends.
+            let end = ["\n", "\r\n", "\r"][end];
+            [format!("event: {name}{end}data: {{\"text\":\"").as_bytes(), &text, format!("\"}}{end}{end}").as_bytes()].concat()
         }),
         // Shapes around the plain one.
         1 => (delta_name.clone(), text()).prop_map(|(name, text)| {
@@ -76,6 +80,16 @@ fn stream_and_cuts() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
             });
             (Just(stream), cuts)
         })
+}
+
+/// The limits a decoder runs under: the defaults, or small enough that
+/// some events and lines pass them.
+fn limits() -> impl Strategy<Value = Limits> {
+    prop_oneof![
+        2 => Just(Limits::default()),
+        1 => (40usize..6000).prop_map(|max| Limits::default().max_event_bytes(max)),
+        1 => (20usize..3000).prop_map(|max| Limits::default().max_line_bytes(max)),
+    ]
 }
 
 fn chunks(stream: &[u8], cuts: &[usize]) -> Vec<Bytes> {
@@ -127,12 +141,23 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
-    fn the_pipeline_reads_blocks_as_the_event_path_does((stream, cuts) in stream_and_cuts()) {
-        let chunks = chunks(&stream, &cuts);
+    fn the_pipeline_reads_blocks_as_the_event_path_does(
+        (stream, cuts) in stream_and_cuts(),
+        dropped in any::<bool>(),
+    ) {
+        // The first connection drops at the last cut (maybe inside an
+        // event), or runs to the end.
+        let until = match (dropped, cuts.last()) {
+            (true, Some(&cut)) => cut,
+            _ => stream.len(),
+        };
+        let first: Vec<usize> = cuts.iter().copied().filter(|&c| c < until).collect();
+        let chunks = chunks(&stream[..until], &first);
         let mut pipeline = Pipeline::default();
         let mut tracker = TurnTracker::default();
         prop_assert_eq!(pipeline_steps(&mut pipeline, &chunks), tracker_steps(&mut tracker, &chunks));
-        // The replay after a reconnect, whole this time: the same verdicts.
+        // The replay after a reconnect, whole and chunked otherwise: the
+        // same verdicts.
         pipeline.reconnect();
         tracker.reconnect();
         let whole = [Bytes::from(stream.clone())];
@@ -141,31 +166,40 @@ proptest! {
     }
 
     #[test]
-    fn the_typed_decoder_reads_blocks_as_from_sse_does((stream, cuts) in stream_and_cuts()) {
+    fn the_typed_decoder_reads_blocks_as_from_sse_does(
+        (stream, cuts) in stream_and_cuts(),
+        limits in limits(),
+    ) {
         let chunks = chunks(&stream, &cuts);
-        let mut typed = ResponseDecoder::new();
-        let mut decoder = ChunkDecoder::new();
+        let mut typed = ResponseDecoder::with_limits(limits);
+        let mut decoder = ChunkDecoder::with_limits(limits);
+        // Push by push: the same events and limit errors, at the same time.
         let mut got = Vec::new();
         let mut want = Vec::new();
+        let mut drain = |typed: &mut ResponseDecoder, decoder: &mut ChunkDecoder| {
+            while let Some(event) = typed.next_event().transpose() {
+                got.push(event.map(|e| (e.event, e.position, e.id)).map_err(|e| e.to_string()));
+            }
+            while let Some(event) = decoder.next_event().transpose() {
+                want.push(
+                    event
+                        .map(|e| (ResponseEvent::from_sse(&e), e.position(), e.id_bytes().clone()))
+                        .map_err(|e| e.to_string()),
+                );
+            }
+            got.push(Err("push".to_owned()));
+            want.push(Err("push".to_owned()));
+        };
         for chunk in &chunks {
             typed.push(chunk.clone());
             decoder.push(chunk.clone());
-            while let Some(event) = typed.next_event().expect("within limits") {
-                got.push((event.event, event.position, event.id));
-            }
-            while let Some(event) = decoder.next_event().expect("within limits") {
-                want.push((ResponseEvent::from_sse(&event), event.position(), event.id_bytes().clone()));
-            }
+            drain(&mut typed, &mut decoder);
         }
         typed.finish();
         decoder.finish();
-        while let Some(event) = typed.next_event().expect("within limits") {
-            got.push((event.event, event.position, event.id));
-        }
-        while let Some(event) = decoder.next_event().expect("within limits") {
-            want.push((ResponseEvent::from_sse(&event), event.position(), event.id_bytes().clone()));
-        }
+        drain(&mut typed, &mut decoder);
         prop_assert_eq!(got, want);
         prop_assert_eq!(typed.incomplete(), decoder.incomplete());
+        prop_assert_eq!(typed.end_position(), decoder.end_position());
     }
 }

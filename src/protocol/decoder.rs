@@ -4,7 +4,9 @@
 //! It is [`sse::ChunkDecoder`] and [`ResponseEvent::from_sse`] in one step,
 //! and gives the same events, but reads a delta in its plain shape
 //! (`{"text":"…"}`, the bulk of a turn) straight from the block's bytes:
-//! no [`sse::Event`] is made for it, and its text is checked as UTF-8 once.
+//! no [`sse::Event`] is made for it, only its text is checked as UTF-8,
+//! not the whole data, and text of up to 30 bytes is checked in one SIMD
+//! pass as it is copied inline.
 //! For ordering checks, the fold and resumption, use
 //! [`ResponseStream`](super::stream::ResponseStream) or
 //! [`Pipeline`](super::pipeline::Pipeline), which read blocks the same way.
@@ -97,9 +99,25 @@ impl ResponseDecoder {
         self.decoder.last_event_id()
     }
 
+    /// The reconnection time in milliseconds, if a `retry` field set one.
+    pub fn retry(&self) -> Option<u64> {
+        self.decoder.retry()
+    }
+
+    /// After [`finish`](Self::finish) and the last event: the position just
+    /// past the stream's last byte.
+    pub fn end_position(&self) -> Option<Position> {
+        self.decoder.end_position()
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> Limits {
         self.decoder.limits()
+    }
+
+    /// Bytes held (see [`ChunkDecoder::buffered_len`]).
+    pub fn buffered_len(&self) -> usize {
+        self.decoder.buffered_len()
     }
 }
 

@@ -340,6 +340,8 @@ impl Validator {
         kind: Option<EventKind>,
         parsed: Result<&ResponseEvent, &PayloadErrors>,
     ) -> Vec<Finding> {
+        // A terminal event goes through `push_folded`, with the text.
+        debug_assert!(!kind.is_some_and(EventKind::is_terminal));
         self.check(source, kind, parsed, None)
     }
 

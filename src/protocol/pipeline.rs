@@ -293,7 +293,10 @@ impl Pipeline {
         self.intake.builder.finish()
     }
 
-    /// The validator, for its state (open tool calls, …).
+    /// The validator, for its state (open tool calls, …). It leaves
+    /// comparing the terminal `output_text` with the deltas to the
+    /// pipeline, which folds that text anyway: a clone of it does not
+    /// report `output-text-mismatch`.
     pub fn validator(&self) -> &Validator {
         &self.intake.validator
     }
@@ -470,7 +473,7 @@ impl TurnTracker {
         self.pipeline.turn()
     }
 
-    /// The validator, for its state.
+    /// The validator, for its state (see [`Pipeline::validator`]).
     pub fn validator(&self) -> &Validator {
         self.pipeline.validator()
     }

@@ -14,9 +14,13 @@ const CARRY_STEP: usize = 64 * 1024;
 
 /// A chunk of at least this many bytes that holds no line end, arriving
 /// while a long line is being carried, is held as it is rather than copied
-/// (see [`ChunkDecoder::defer`]); smaller ones are copied at once, so the
-/// chunks held never outnumber the bytes by much.
-const DEFER_FROM: usize = 1024;
+/// (see [`ChunkDecoder::defer`]); smaller ones are copied at once.
+const DEFER_FROM: usize = 4096;
+
+/// At most this many chunks are held: a held chunk keeps its whole
+/// allocation alive, which may be larger than the chunk, so their number is
+/// bounded as well as their bytes.
+const MAX_DEFERRED: usize = 32;
 
 /// A chunk that holds a second event and has at least this many bytes left
 /// is checked as UTF-8 whole, in one SIMD pass, and the values of its next
@@ -65,6 +69,9 @@ pub struct ChunkDecoder {
     deferred: Vec<Bytes>,
     /// Their total length.
     deferred_len: usize,
+    /// The smallest chunk held rather than copied ([`DEFER_FROM`]; tests
+    /// turn holding off to compare).
+    defer_from: usize,
     /// The addresses of the chunk being parsed, to tell a new chunk from
     /// the rest of this one. (A later chunk at the same addresses, once this
     /// one is freed, is taken for its rest: at worst it is checked whole
@@ -90,6 +97,7 @@ impl ChunkDecoder {
             carry: BytesMut::new(),
             deferred: Vec::new(),
             deferred_len: 0,
+            defer_from: DEFER_FROM,
             current: None,
             from_chunk: 0,
             finishing: false,
@@ -226,18 +234,21 @@ impl ChunkDecoder {
 
     /// Holds the front chunk, which has no line end, in `deferred` instead
     /// of copying it into the carry buffer, when that changes nothing the
-    /// parser would see: the chunk is large, and the carried bytes with it
-    /// stay within the line and event limits, so no limit can trip before
-    /// the line ends and the parser reads it whole. Returns whether it did.
+    /// parser reports, or when: the chunk is large, and the parser has room
+    /// for it and the chunks held before it (the line they continue can
+    /// take them all without a limit tripping), so it would have read them
+    /// without a word. Returns whether it did.
     fn defer(&mut self) -> bool {
         let Some(chunk) = self.chunks.front() else {
             return false;
         };
-        let limits = self.parser.limits();
-        let bound = limits.max_line_bytes.min(limits.max_event_bytes);
-        let held = self.carry.len() + self.deferred_len + chunk.len();
-        // At the end of the input the parser must see every byte.
-        if chunk.len() < DEFER_FROM || held > bound || self.finishing {
+        let held = self.deferred_len + chunk.len();
+        if chunk.len() < self.defer_from
+            || self.deferred.len() >= MAX_DEFERRED
+            // At the end of the input the parser must see every byte.
+            || self.finishing
+            || held > self.parser.room(self.carry.len())
+        {
             return false;
         }
         if let Some(chunk) = self.chunks.pop_front() {
@@ -292,6 +303,9 @@ impl ChunkDecoder {
     /// Bytes held: pushed chunks not yet parsed, and the carry buffer's
     /// capacity. The limits bound the carry buffer whatever the input; the
     /// chunks are what the caller pushed and has not yet taken events from.
+    /// (Up to 32 chunks of a long line may be held uncopied, within the
+    /// limits; each is counted by its length, though it keeps its whole
+    /// allocation alive.)
     pub fn buffered_len(&self) -> usize {
         self.carry.capacity()
             + self.deferred_len
@@ -371,62 +385,102 @@ mod tests {
         assert_eq!(whole.last().unwrap().data(), "\u{e9}");
     }
 
-    /// Everything a decoder reports for `chunks`: events and limit errors
-    /// in order (errors by their text, which names the position), then the
-    /// discarded tail and the end position.
-    fn report(chunks: &[&[u8]], limits: Limits) -> (Vec<String>, Option<Incomplete>, Position) {
+    /// Everything a decoder reports for `chunks`, push by push: events and
+    /// limit errors (errors by their text, which names the position), a
+    /// mark after each push, then the discarded tail and the end position;
+    /// and how many chunks it held at most. `hold` turns holding on.
+    fn report(chunks: &[&[u8]], limits: Limits, hold: bool) -> (Vec<String>, usize) {
         let mut decoder = ChunkDecoder::with_limits(limits);
+        if !hold {
+            decoder.defer_from = usize::MAX;
+        }
         let mut seen = Vec::new();
-        let mut drain = |decoder: &mut ChunkDecoder| loop {
+        let mut most_held = 0;
+        let mut drain = |decoder: &mut ChunkDecoder, seen: &mut Vec<String>| loop {
             match decoder.next_event() {
-                Ok(Some(event)) => seen.push(format!("{event:?}")),
+                Ok(Some(event)) => seen.push(format!(
+                    // The data by its length and a sum of its bytes, so a
+                    // failure prints short.
+                    "{} {}/{} {:?} {}",
+                    event.event_type(),
+                    event.data().len(),
+                    event
+                        .data_bytes()
+                        .iter()
+                        .map(|&b| u64::from(b))
+                        .sum::<u64>(),
+                    event.id(),
+                    event.position()
+                )),
                 Ok(None) => break,
                 Err(error) => seen.push(error.to_string()),
             }
         };
         for chunk in chunks {
             decoder.push(Bytes::copy_from_slice(chunk));
-            drain(&mut decoder);
+            drain(&mut decoder, &mut seen);
+            seen.push("|".to_owned());
+            most_held = most_held.max(decoder.deferred.len());
             // Held, whether copied or not: no more than the limits allow.
             let held = decoder.carry.len() + decoder.deferred_len;
             let most = limits.max_event_bytes.max(limits.max_line_bytes) + 1;
             assert!(held <= most, "{held} bytes held");
         }
         decoder.finish();
-        drain(&mut decoder);
-        let end = decoder.end_position().expect("known after the end");
-        (seen, decoder.incomplete(), end)
+        drain(&mut decoder, &mut seen);
+        seen.push(format!(
+            "{:?} {:?}",
+            decoder.incomplete(),
+            decoder.end_position()
+        ));
+        (seen, most_held)
     }
 
     #[test]
     fn long_lines_held_as_chunks_decode_as_if_copied() {
-        // Lines of 3–9 KiB, in chunks of 1 KiB and more (which are held,
+        // Lines of 3–20 KiB, in chunks of 4 KiB and more (which are held,
         // not copied, while a line goes on), under limits below, at and
-        // above the lines' sizes; a CR line end split from its LF; and a
-        // last line that never ends.
+        // above the lines' sizes: the same events and errors, after the
+        // same pushes, as when every chunk is copied. Among the lines,
+        // fields the parser counts toward the event but lets go of
+        // (unknown ones, `retry`, `id`), a CR line end split from its LF,
+        // and a last line that never ends.
         let mut stream = Vec::new();
-        for (i, len) in [3000, 9000, 5000, 4096, 7000].into_iter().enumerate() {
+        for (i, len) in [3000, 9000, 20_000, 5000, 4096, 7000]
+            .into_iter()
+            .enumerate()
+        {
+            if i % 3 == 1 {
+                stream.extend_from_slice(b"foo: ");
+                stream.extend(std::iter::repeat_n(b'f', 2000));
+                stream.extend_from_slice(b"\nretry: 10\nid: 7\n");
+            }
             stream.extend_from_slice(format!("event: t{i}\ndata: ").as_bytes());
             stream.extend(std::iter::repeat_n(b'a' + i as u8, len));
             stream.extend_from_slice(if i % 2 == 0 { b"\r\n\r\n" } else { b"\n\n" });
         }
         stream.extend_from_slice(b"data: ");
-        stream.extend(std::iter::repeat_n(b'z', 6000));
+        stream.extend(std::iter::repeat_n(b'z', 12_000));
+        let mut most_held = 0;
         for limits in [
             Limits::default(),
             Limits::default().max_event_bytes(5020),
             Limits::default().max_line_bytes(4102).max_event_bytes(9000),
             Limits::default().max_event_bytes(9030),
+            Limits::default().max_event_bytes(11_010),
         ] {
-            let whole = report(&[&stream], limits);
-            for size in [1024, 1500, 4096, 5003, 8192] {
-                for offset in [0, 1, 700] {
+            for size in [4096, 5003, 8192, 10_000] {
+                for offset in [0, 1, 700, 2500] {
                     let mut chunks: Vec<&[u8]> = vec![&stream[..offset]];
                     chunks.extend(stream[offset..].chunks(size));
-                    assert_eq!(report(&chunks, limits), whole, "{limits:?} {size} {offset}");
+                    let (held, most) = report(&chunks, limits, true);
+                    let (copied, _) = report(&chunks, limits, false);
+                    assert_eq!(held, copied, "{limits:?} {size} {offset}");
+                    most_held = most_held.max(most);
                 }
             }
         }
+        assert!(most_held >= 4, "chunks were held: at most {most_held}");
     }
 
     fn end_of(chunks: &[&[u8]]) -> Position {

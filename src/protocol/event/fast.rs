@@ -108,8 +108,10 @@ impl BlockText {
                 let mut bytes = std::mem::take(&mut block.bytes);
                 bytes.truncate(e);
                 bytes.advance(s);
-                // Known to be UTF-8: nothing is replaced.
-                Utf8Bytes::from_utf8_lossy(bytes)
+                // Checked by `block_delta`: this check cannot fail (and,
+                // unlike the lossy one, keeps no copy of the bytes in case
+                // it did).
+                Utf8Bytes::from_utf8(bytes).unwrap_or_default()
             }
         }
     }

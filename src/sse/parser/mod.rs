@@ -380,6 +380,26 @@ impl Parser {
         }
     }
 
+    /// How many more bytes the line being read can take, appended to the
+    /// buffer (`len` bytes, all searched), without any limit tripping on the
+    /// way: what a front end may hold back and hand over later, with no
+    /// change to what the parser reports, or when. Zero while a block is
+    /// being dropped, or before the leading BOM is settled.
+    pub(crate) fn room(&self, len: usize) -> usize {
+        if self.skipping || self.dropped_line || !self.bom_done || self.scan != len {
+            return 0;
+        }
+        // `check_line` lets a partial line of `partial` bytes pass when
+        // `partial <= max_line` and `block.size + partial < max_event`.
+        let partial = (len - self.line_start) as u64;
+        let line = (self.limits.max_line_bytes as u64).saturating_sub(partial);
+        let event = (self.limits.max_event_bytes as u64)
+            .saturating_sub(1)
+            .saturating_sub(self.block.size)
+            .saturating_sub(partial);
+        usize::try_from(line.min(event)).unwrap_or(usize::MAX)
+    }
+
     /// The index of the first CR or LF in `bytes`.
     #[inline]
     pub(crate) fn find_line_end(&self, bytes: &[u8]) -> Option<usize> {
