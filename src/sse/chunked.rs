@@ -396,7 +396,7 @@ mod tests {
         }
         let mut seen = Vec::new();
         let mut most_held = 0;
-        let mut drain = |decoder: &mut ChunkDecoder, seen: &mut Vec<String>| loop {
+        let drain = |decoder: &mut ChunkDecoder, seen: &mut Vec<String>| loop {
             match decoder.next_event() {
                 Ok(Some(event)) => seen.push(format!(
                     // The data by its length and a sum of its bytes, so a
