@@ -15,7 +15,7 @@ use bytes::Bytes;
 
 use super::event::{PayloadErrors, ResponseEvent, block_delta};
 use crate::sse::{
-    self, ChunkDecoder, DecodeError, Emit, Incomplete, Limits, Parser, Position, RawEvent,
+    self, Buffer, ChunkDecoder, DecodeError, Emit, Incomplete, Limits, Parser, Position, RawEvent,
     Utf8Bytes,
 };
 
@@ -128,10 +128,14 @@ impl Emit for Typed {
     type Output = DecodedEvent;
 
     #[inline(always)]
-    fn emit(&mut self, parser: &mut Parser, mut block: RawEvent) -> DecodedEvent {
+    fn emit<B: Buffer>(
+        &mut self,
+        parser: &mut Parser,
+        block: &mut RawEvent<'_, B>,
+    ) -> DecodedEvent {
         let position = block.position;
-        let event = match block_delta(parser, &block) {
-            Some((kind, text)) => Ok(ResponseEvent::delta(kind, text.make(&mut block))),
+        let event = match block_delta(parser, block) {
+            Some((kind, text)) => Ok(ResponseEvent::delta(kind, text.make(block))),
             None => {
                 let event: sse::Event = parser.event_of(block);
                 ResponseEvent::from_sse(&event)

@@ -40,7 +40,7 @@ use super::fold::{Seed, Turn, TurnBuilder};
 use super::machine::{Source, Validator, ValidatorOptions};
 use super::replay::{Admission, Name, ReplayDiverged, ReplayGuard, fingerprint_of};
 use super::rules::Finding;
-use crate::sse::{self, ChunkDecoder, Emit, Limits, Parser, Position, RawEvent, Utf8Bytes};
+use crate::sse::{self, Buffer, ChunkDecoder, Emit, Limits, Parser, Position, RawEvent, Utf8Bytes};
 
 /// How a [`Pipeline`] decodes and judges.
 ///
@@ -394,13 +394,13 @@ impl Emit for Intake {
     type Output = Step;
 
     #[inline(always)]
-    fn emit(&mut self, parser: &mut Parser, mut block: RawEvent) -> Step {
-        if let Some((kind, text)) = block_delta(parser, &block) {
+    fn emit<B: Buffer>(&mut self, parser: &mut Parser, block: &mut RawEvent<'_, B>) -> Step {
+        if let Some((kind, text)) = block_delta(parser, block) {
             let data = block
                 .single_data()
-                .map_or(&[][..], |(s, e)| &block.bytes[s..e]);
+                .map_or(&[][..], |(s, e)| &block.bytes()[s..e]);
             let fingerprint = fingerprint_of(Name::Known(kind), data);
-            let event = ResponseEvent::delta(kind, text.make(&mut block));
+            let event = ResponseEvent::delta(kind, text.make(block));
             return self.push_read(
                 fingerprint,
                 kind,

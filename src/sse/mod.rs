@@ -40,7 +40,7 @@ pub use error::DecodeError;
 pub use event::{Event, Position};
 pub use limits::Limits;
 pub use parser::Incomplete;
-pub(crate) use parser::{Emit, Parser, RawEvent, Span};
+pub(crate) use parser::{Buffer, Emit, Parser, RawEvent, Span};
 pub use reader::EventReader;
 pub use stream::{EventStream, EventStreamError};
 pub(crate) use text::SHORT;

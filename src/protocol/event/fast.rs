@@ -23,7 +23,7 @@ use bytes::{Buf, BytesMut};
 
 use super::de;
 use super::{Completed, EventKind, PayloadErrors, TextDelta};
-use crate::sse::{Parser, RawEvent, SHORT, Span, Utf8Bytes};
+use crate::sse::{Buffer, Parser, RawEvent, SHORT, Span, Utf8Bytes};
 
 const HEAD: &str = r#"{"text":""#;
 const TAIL: &str = r#""}"#;
@@ -100,12 +100,12 @@ pub(crate) enum BlockText {
 impl BlockText {
     /// The text, taking the block's bytes if it is a span of them.
     #[inline]
-    pub(crate) fn make(self, block: &mut RawEvent) -> Utf8Bytes {
+    pub(crate) fn make<B: Buffer>(self, block: &mut RawEvent<'_, B>) -> Utf8Bytes {
         match self {
             BlockText::Ready(text) => text,
             BlockText::Span((s, e)) => {
                 // Narrowed, not sliced: no reference count to raise and drop.
-                let mut bytes = std::mem::take(&mut block.bytes);
+                let mut bytes = block.take();
                 bytes.truncate(e);
                 bytes.advance(s);
                 // Checked by `block_delta`: this check cannot fail (and,
@@ -123,7 +123,10 @@ impl BlockText {
 /// kind and text `ResponseEvent::from_sse` gives for the event the block
 /// makes. `None` for any other block.
 #[inline]
-pub(crate) fn block_delta(parser: &Parser, block: &RawEvent) -> Option<(EventKind, BlockText)> {
+pub(crate) fn block_delta<B: Buffer>(
+    parser: &Parser,
+    block: &RawEvent<'_, B>,
+) -> Option<(EventKind, BlockText)> {
     let name = block.event_type()?;
     let kind = if name == EventKind::OutputTextDelta.name().as_bytes() {
         EventKind::OutputTextDelta
@@ -133,7 +136,7 @@ pub(crate) fn block_delta(parser: &Parser, block: &RawEvent) -> Option<(EventKin
         return None;
     };
     let (s, e) = block.single_data()?;
-    let data = &block.bytes[s..e];
+    let data = &block.bytes()[s..e];
     let body = data
         .strip_prefix(HEAD.as_bytes())?
         .strip_suffix(TAIL.as_bytes())?;

@@ -139,16 +139,17 @@ impl Parser {
                 Stop::Blank(next) => {
                     self.line += lines + 1;
                     if let (Some(start), Some(data)) = (start, data) {
-                        let block_bytes = buf.split_frozen(next);
-                        // The next line starts the buffer. (Written, not
-                        // moved back by `next` as `advance_base` would: a
-                        // read of what was just written stalls.)
+                        // The next line starts the buffer once the block is
+                        // dispatched. (Written, not moved back by `next` as
+                        // `advance_base` would: a read of what was just
+                        // written stalls.)
                         self.base += next as u64;
                         self.scan = 0;
                         self.line_start = 0;
                         return Some(self.dispatch(
                             emit,
-                            block_bytes,
+                            buf,
+                            next,
                             id,
                             event_type,
                             Data::One(data),

@@ -28,18 +28,26 @@ pub(crate) trait Buffer: AsRef<[u8]> {
 }
 
 impl Buffer for BytesMut {
+    #[inline]
     fn split_frozen(&mut self, n: usize) -> Bytes {
         self.split_to(n).freeze()
     }
+    #[inline]
     fn discard(&mut self, n: usize) {
         self.advance(n);
     }
 }
 
 impl Buffer for Bytes {
+    #[inline]
     fn split_frozen(&mut self, n: usize) -> Bytes {
+        // The whole chunk, as with a chunk per server write: handed over.
+        if n == self.len() {
+            return std::mem::take(self);
+        }
         self.split_to(n)
     }
+    #[inline]
     fn discard(&mut self, n: usize) {
         self.advance(n);
     }
@@ -101,9 +109,10 @@ pub(crate) type Span = (usize, usize);
 pub(crate) trait Emit {
     /// What one block becomes.
     type Output;
-    /// Makes the output of `block`, just cut off the input. The parser has
-    /// already taken the block's `id` into the last event id.
-    fn emit(&mut self, parser: &mut Parser, block: RawEvent) -> Self::Output;
+    /// Makes the output of `block`. The parser has already taken the
+    /// block's `id` into the last event id.
+    fn emit<B: Buffer>(&mut self, parser: &mut Parser, block: &mut RawEvent<'_, B>)
+    -> Self::Output;
 }
 
 /// The [`Emit`] of the SSE front ends: each block becomes an [`Event`].
@@ -112,29 +121,68 @@ pub(crate) struct Events;
 impl Emit for Events {
     type Output = Event;
     #[inline(always)]
-    fn emit(&mut self, parser: &mut Parser, block: RawEvent) -> Event {
+    fn emit<B: Buffer>(&mut self, parser: &mut Parser, block: &mut RawEvent<'_, B>) -> Event {
         parser.event_of(block)
     }
 }
 
-/// A dispatched block whose values are not text yet: its bytes, and where
-/// in them its type and data lie.
-pub(crate) struct RawEvent {
-    /// The block's bytes, up to and including its blank line.
-    pub(crate) bytes: Bytes,
+/// A dispatched block whose values are not text yet: the block still at the
+/// front of the input, and where in it its type and data lie.
+///
+/// The block is cut off the input as shared bytes only if a value keeps a
+/// slice of it ([`shared`](Self::shared), [`take`](Self::take)); otherwise
+/// (every value copied inline, or read into something else) it is just
+/// dropped from the input when the block is done: no reference count is
+/// raised and dropped for it.
+pub(crate) struct RawEvent<'b, B: Buffer> {
+    buf: &'b mut B,
+    /// The block's length at the front of `buf`, its blank line included.
+    len: usize,
+    /// The block, once cut off `buf`.
+    shared: Option<Bytes>,
+    /// Whether it was cut off (and then maybe taken).
+    cut: bool,
     event_type: Option<Span>,
     data: Data,
     /// Where the block's first field line starts.
     pub(crate) position: Position,
 }
 
-impl RawEvent {
+impl<B: Buffer> RawEvent<'_, B> {
+    /// The block's bytes (empty once [taken](Self::take)).
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match &self.shared {
+            Some(bytes) => bytes,
+            None if self.cut => &[],
+            None => &self.buf.as_ref()[..self.len],
+        }
+    }
+
+    /// The block as shared bytes, cut off the input the first time.
+    #[inline]
+    pub(crate) fn shared(&mut self) -> &Bytes {
+        if !self.cut {
+            self.cut = true;
+            self.shared = Some(self.buf.split_frozen(self.len));
+        }
+        self.shared.get_or_insert_with(Bytes::new)
+    }
+
+    /// The block as shared bytes, to keep (its spans are read first: after
+    /// this, [`bytes`](Self::bytes) is empty).
+    #[inline]
+    pub(crate) fn take(&mut self) -> Bytes {
+        self.shared();
+        self.shared.take().unwrap_or_default()
+    }
+
     /// The bytes of the `event` field's value, if it has a non-empty one.
     #[inline]
     pub(crate) fn event_type(&self) -> Option<&[u8]> {
         self.event_type
             .filter(|(s, e)| s < e)
-            .map(|(s, e)| &self.bytes[s..e])
+            .map(|(s, e)| &self.bytes()[s..e])
     }
 
     /// Where the data lies in [`bytes`](Self::bytes), when it came from one
@@ -144,6 +192,14 @@ impl RawEvent {
         match self.data {
             Data::One(span) => Some(span),
             Data::None | Data::Lines => None,
+        }
+    }
+
+    /// The block is done: off the input, if nothing cut it off.
+    #[inline]
+    fn done(self) {
+        if !self.cut {
+            self.buf.discard(self.len);
         }
     }
 }
@@ -653,49 +709,60 @@ impl Parser {
             self.consume(buf, ended);
             return None;
         }
-        let block_bytes = buf.split_frozen(ended);
         self.advance_base(ended);
         let id = self.pending_id.take();
-        Some(self.dispatch(emit, block_bytes, id, block.event_type, block.data, start))
+        Some(self.dispatch(emit, buf, ended, id, block.event_type, block.data, start))
     }
 
-    /// Dispatches a finished block, cut off the buffer as `block_bytes` (the
-    /// spans point into it): its `id` becomes the last event id, and `E`
-    /// makes the rest into its output.
+    /// Dispatches the finished block that is the first `len` bytes of `buf`
+    /// (the spans point into it; the parser's offsets already count it as
+    /// gone): its `id` becomes the last event id, `E` makes the rest into
+    /// its output, and the block leaves the input.
     // Always inlined: built in place, the event is not copied out of a
     // callee's frame (a copy that stalls on the stores that just wrote it).
     #[inline(always)]
-    fn dispatch<E: Emit>(
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch<B: Buffer, E: Emit>(
         &mut self,
         emit: &mut E,
-        block_bytes: Bytes,
+        buf: &mut B,
+        len: usize,
         id: Option<Span>,
         event_type: Option<Span>,
         data: Data,
         position: Position,
     ) -> E::Output {
-        if let Some((s, e)) = id {
-            self.last_id = self.text(&block_bytes, s, e);
+        let mut block = RawEvent {
+            buf,
+            len,
+            shared: None,
+            cut: false,
+            event_type,
+            data,
+            position,
+        };
+        if let Some(span) = id {
+            self.last_id = self.text(&mut block, span);
         }
-        emit.emit(
-            self,
-            RawEvent {
-                bytes: block_bytes,
-                event_type,
-                data,
-                position,
-            },
-        )
+        let output = emit.emit(self, &mut block);
+        block.done();
+        output
     }
 
-    /// `bytes[s..e]` as text: cut out of the chunk checked whole, if it lies
-    /// in one, or checked here (invalid sequences replaced).
-    #[inline]
-    pub(crate) fn text(&self, bytes: &Bytes, s: usize, e: usize) -> Utf8Bytes {
-        match self.checked_part(&bytes[s..e]) {
-            Some(text) => text,
-            None => Utf8Bytes::from_utf8_lossy(bytes.slice(s..e)),
+    /// The block's bytes in `span` as text: cut out of the chunk checked
+    /// whole, if they lie in one; copied inline, up to 30 bytes; otherwise
+    /// a slice of the block. Checked here (invalid sequences replaced)
+    /// unless cut out of the checked chunk.
+    #[inline(always)]
+    pub(crate) fn text<B: Buffer>(&self, block: &mut RawEvent<'_, B>, (s, e): Span) -> Utf8Bytes {
+        let part = &block.bytes()[s..e];
+        if let Some(text) = self.checked_part(part) {
+            return text;
         }
+        if part.len() <= Utf8Bytes::INLINE_MAX {
+            return Utf8Bytes::copy_lossy(part);
+        }
+        Utf8Bytes::from_utf8_lossy(block.shared().slice(s..e))
     }
 
     /// `part` as text, when it lies inside the chunk checked whole (see
@@ -710,29 +777,23 @@ impl Parser {
     /// so checking them one by one is checking the block's text: bytes
     /// outside them, comments and field names, never reach the event).
     #[inline(always)]
-    pub(crate) fn event_of(&mut self, block: RawEvent) -> Event {
-        let RawEvent {
-            bytes: block_bytes,
-            event_type,
-            data,
-            position,
-        } = block;
-        let event_type = event_type
-            .filter(|(s, e)| s < e)
-            .map(|(s, e)| self.types.get(&block_bytes[s..e]));
-        let data = match data {
-            Data::One((s, e)) => match self.checked_part(&block_bytes[s..e]) {
+    pub(crate) fn event_of<B: Buffer>(&mut self, block: &mut RawEvent<'_, B>) -> Event {
+        let event_type = block.event_type().map(|name| self.types.get(name));
+        let data = match block.data {
+            Data::One(span) if span.1 - span.0 <= Utf8Bytes::INLINE_MAX => self.text(block, span),
+            Data::One((s, e)) => match self.checked_part(&block.bytes()[s..e]) {
                 Some(data) => data,
                 None => {
                     // Narrow the block to its data instead of slicing it: no
                     // reference count to raise and drop again.
-                    let mut data = block_bytes;
+                    let mut data = block.take();
                     data.truncate(e);
                     data.advance(s);
                     Utf8Bytes::from_utf8_lossy(data)
                 }
             },
             Data::Lines => {
+                let bytes = block.bytes();
                 let lines = &self.data_lines;
                 let len = lines.iter().map(|(s, e)| e - s).sum::<usize>() + lines.len() - 1;
                 let mut joined = Vec::with_capacity(len);
@@ -740,7 +801,7 @@ impl Parser {
                     if i > 0 {
                         joined.push(b'\n');
                     }
-                    joined.extend_from_slice(&block_bytes[s..e]);
+                    joined.extend_from_slice(&bytes[s..e]);
                 }
                 Utf8Bytes::from_utf8_vec_lossy(joined)
             }
@@ -750,7 +811,7 @@ impl Parser {
             event_type,
             data,
             id: self.last_id.clone(),
-            position,
+            position: block.position,
         }
     }
 
