@@ -180,6 +180,28 @@ pub fn eventsource_serde(
     })
 }
 
+/// The hand fold of our typed-only clients.
+#[inline(always)]
+fn fold_typed(outcome: &mut Outcome, event: ResponseEvent) {
+    match event {
+        ResponseEvent::OutputTextDelta(delta) => {
+            outcome.deltas += 1;
+            outcome.output_text.push_str(&delta.text);
+        }
+        ResponseEvent::ReasoningDelta(delta) => {
+            outcome.deltas += 1;
+            outcome.reasoning.push_str(&delta.text);
+        }
+        ResponseEvent::ToolCallStarted(_)
+        | ResponseEvent::ToolCallCompleted(_)
+        | ResponseEvent::ToolCallFailed(_) => outcome.tool_events += 1,
+        ResponseEvent::Completed(done) => {
+            outcome.completed_text = done.output_text.to_string();
+        }
+        _ => {}
+    }
+}
+
 /// Ours, typed only: `ChunkDecoder` + `ResponseEvent::from_sse`, folded by
 /// hand. No ordering checks, no replay guard.
 pub fn ours_typed(chunks: impl Iterator<Item = Bytes>, mut on_event: impl FnMut()) -> Outcome {
@@ -188,23 +210,10 @@ pub fn ours_typed(chunks: impl Iterator<Item = Bytes>, mut on_event: impl FnMut(
     let mut handle = |decoder: &mut ChunkDecoder, outcome: &mut Outcome| {
         while let Some(event) = decoder.next_event().expect("corpus within limits") {
             outcome.events += 1;
-            match black_box(ResponseEvent::from_sse(&event).expect("valid payload")) {
-                ResponseEvent::OutputTextDelta(delta) => {
-                    outcome.deltas += 1;
-                    outcome.output_text.push_str(&delta.text);
-                }
-                ResponseEvent::ReasoningDelta(delta) => {
-                    outcome.deltas += 1;
-                    outcome.reasoning.push_str(&delta.text);
-                }
-                ResponseEvent::ToolCallStarted(_)
-                | ResponseEvent::ToolCallCompleted(_)
-                | ResponseEvent::ToolCallFailed(_) => outcome.tool_events += 1,
-                ResponseEvent::Completed(done) => {
-                    outcome.completed_text = done.output_text.to_string();
-                }
-                _ => {}
-            }
+            fold_typed(
+                outcome,
+                black_box(ResponseEvent::from_sse(&event).expect("valid payload")),
+            );
             on_event();
         }
     };
@@ -226,23 +235,7 @@ pub fn ours_decoder(chunks: impl Iterator<Item = Bytes>, mut on_event: impl FnMu
     let mut handle = |decoder: &mut ResponseDecoder, outcome: &mut Outcome| {
         while let Some(decoded) = decoder.next_event().expect("corpus within limits") {
             outcome.events += 1;
-            match black_box(decoded.event.expect("valid payload")) {
-                ResponseEvent::OutputTextDelta(delta) => {
-                    outcome.deltas += 1;
-                    outcome.output_text.push_str(&delta.text);
-                }
-                ResponseEvent::ReasoningDelta(delta) => {
-                    outcome.deltas += 1;
-                    outcome.reasoning.push_str(&delta.text);
-                }
-                ResponseEvent::ToolCallStarted(_)
-                | ResponseEvent::ToolCallCompleted(_)
-                | ResponseEvent::ToolCallFailed(_) => outcome.tool_events += 1,
-                ResponseEvent::Completed(done) => {
-                    outcome.completed_text = done.output_text.to_string();
-                }
-                _ => {}
-            }
+            fold_typed(outcome, black_box(decoded.event.expect("valid payload")));
             on_event();
         }
     };

@@ -329,24 +329,8 @@ fn unescape_short(body: &[u8], out: &mut [u8; SHORT]) -> Option<Option<usize>> {
             at += 1;
             continue;
         }
-        let kind = *body.get(at + 1)?;
-        at += 2;
-        let c = match kind {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let (c, used) = unicode_escape(body.get(at..)?)?;
-                at += used;
-                c
-            }
-            _ => return None,
-        };
+        let (c, used) = escape(body.get(at + 1..)?)?;
+        at += 1 + used;
         len += c.encode_utf8(out.get_mut(len..)?).len();
     }
     Some(Some(len))
@@ -378,29 +362,36 @@ fn decode_with(body: &str, out: &mut String, next: impl Fn(&[u8]) -> Option<usiz
             return None;
         }
         out.push_str(body.get(verbatim..found)?);
-        let kind = *bytes.get(found + 1)?;
-        at = found + 2;
-        let c = match kind {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let (c, used) = unicode_escape(&bytes[at..])?;
-                at += used;
-                c
-            }
-            _ => return None,
-        };
+        let (c, used) = escape(bytes.get(found + 1..)?)?;
+        at = found + 1 + used;
         out.push(c);
         verbatim = at;
     }
     out.push_str(body.get(verbatim..)?);
     Some(())
+}
+
+/// The character of the escape whose backslash `rest` follows, and how
+/// many bytes of `rest` it took; `None` for an escape JSON does not allow
+/// or that is not a whole character (a lone surrogate).
+#[inline]
+fn escape(rest: &[u8]) -> Option<(char, usize)> {
+    let c = match *rest.first()? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let (c, used) = unicode_escape(&rest[1..])?;
+            return Some((c, 1 + used));
+        }
+        _ => return None,
+    };
+    Some((c, 1))
 }
 
 /// The character of `XXXX` (after `\u`) and how many bytes it took; a
