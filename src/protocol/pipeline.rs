@@ -8,6 +8,12 @@
 //! [`reconnect`](Pipeline::reconnect); a new one is typed, validated and
 //! folded; the end of a connection's bytes gives the end-of-stream findings.
 //!
+//! A delta in its plain shape (`{"text":"…"}`, the bulk of a turn) is read
+//! straight from its block's bytes, its kind, text and replay fingerprint
+//! with it, and goes through the same steps; every other event goes
+//! through an [`sse::Event`]. The two ways give the same steps for any
+//! input (`tests/pipeline_paths.rs`, and the `typed_paths` fuzz target).
+//!
 //! The fronts are thin: [`ResponseStream`](super::stream::ResponseStream)
 //! (an async stream of typed events), [`TurnTracker`] (events decoded
 //! elsewhere) and [`check`](crate::check) (diagnostics for recordings).
