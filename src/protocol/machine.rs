@@ -310,21 +310,16 @@ impl Validator {
     /// Checks one event: parses its payload (the one way events are parsed,
     /// [`ResponseEvent::from_sse`]) and applies every rule.
     pub fn push(&mut self, event: &sse::Event) -> Checked {
-        let kind = EventKind::of_sse(event);
-        let parsed = ResponseEvent::from_sse_of(kind, event);
-        let findings = self.check(Source::of(event), kind, parsed.as_ref(), None);
-        Checked {
-            event: parsed,
-            findings,
-        }
+        self.push_folded(event, None)
     }
 
     /// [`push`](Self::push), with the output text folded so far by the
-    /// caller (see [`with_text_folded_by_caller`](Self::with_text_folded_by_caller)).
-    pub(crate) fn push_folded(&mut self, event: &sse::Event, folded: &str) -> Checked {
+    /// caller, if it folds it (see
+    /// [`with_text_folded_by_caller`](Self::with_text_folded_by_caller)).
+    pub(crate) fn push_folded(&mut self, event: &sse::Event, folded: Option<&str>) -> Checked {
         let kind = EventKind::of_sse(event);
         let parsed = ResponseEvent::from_sse_of(kind, event);
-        let findings = self.check(Source::of(event), kind, parsed.as_ref(), Some(folded));
+        let findings = self.check(Source::of(event), kind, parsed.as_ref(), folded);
         Checked {
             event: parsed,
             findings,

@@ -43,5 +43,5 @@ pub use parser::Incomplete;
 pub(crate) use parser::{Buffer, Emit, Parser, RawEvent, Span};
 pub use reader::EventReader;
 pub use stream::{EventStream, EventStreamError};
-pub(crate) use text::SHORT;
 pub use text::Utf8Bytes;
+pub(crate) use text::{SHORT, short_str};

@@ -23,7 +23,7 @@ use bytes::{Buf, BytesMut};
 
 use super::de;
 use super::{Completed, EventKind, PayloadErrors, TextDelta};
-use crate::sse::{Buffer, Parser, RawEvent, SHORT, Span, Utf8Bytes};
+use crate::sse::{Buffer, Parser, RawEvent, SHORT, Span, Utf8Bytes, short_str};
 
 const HEAD: &str = r#"{"text":""#;
 const TAIL: &str = r#""}"#;
@@ -145,16 +145,19 @@ pub(crate) fn block_delta<B: Buffer>(
     if special.control {
         return None;
     }
-    let text = if special.backslash {
+    let text = if special.backslash && body.len() <= SHORT {
+        // A short body (most deltas) is decoded on the stack, and the text
+        // checked once.
         let mut decoded = [0; SHORT];
-        match unescape_short(body, &mut decoded)? {
-            // A short text (most deltas) is decoded on the stack and
-            // checked once, as it is held inline.
-            Some(len) if len <= Utf8Bytes::INLINE_MAX => {
-                BlockText::Ready(Utf8Bytes::short(&decoded[..len])?)
-            }
-            _ => BlockText::Ready(unescaped(std::str::from_utf8(body).ok()?)?),
-        }
+        let len = unescape_short(body, &mut decoded)?;
+        let mut padded = [0; SHORT];
+        let text = short_str(&decoded[..len], &mut padded)?;
+        BlockText::Ready(match len <= Utf8Bytes::INLINE_MAX {
+            true => Utf8Bytes::from(text),
+            false => TEXTS.with(|texts| in_block(&mut texts.borrow_mut().1, text))?,
+        })
+    } else if special.backslash {
+        BlockText::Ready(unescaped(std::str::from_utf8(body).ok()?)?)
     } else if special.quote {
         return None;
     } else if let Some(text) = parser.checked_part(body) {
@@ -292,30 +295,34 @@ fn unescaped(body: &str) -> Option<Utf8Bytes> {
             // Text, not bytes: no check, and no block space.
             return Some(Utf8Bytes::from(decoded.as_str()));
         }
-        if block.capacity() - block.len() < decoded.len() {
-            *block = BytesMut::with_capacity(BLOCK.max(decoded.len()));
-        }
-        block.extend_from_slice(decoded.as_bytes());
+        let text = in_block(block, decoded);
         if decoded.capacity() > BLOCK {
             // A rare long text: its room is not kept for the short ones.
             *decoded = String::new();
         }
-        Utf8Bytes::from_utf8(block.split().freeze()).ok()
+        text
     })
 }
 
+/// `text`, too long to hold inline, copied into the block of decoded
+/// texts and shared from there.
+fn in_block(block: &mut BytesMut, text: &str) -> Option<Utf8Bytes> {
+    if block.capacity() - block.len() < text.len() {
+        *block = BytesMut::with_capacity(BLOCK.max(text.len()));
+    }
+    block.extend_from_slice(text.as_bytes());
+    Utf8Bytes::from_utf8(block.split().freeze()).ok()
+}
+
 /// Decodes the escapes of a string body of at most [`SHORT`] bytes (no
-/// control character) into `out`, as [`decode`] does: its length, `None`
-/// where `decode` gives `None`, and `Some(None)` for a longer body.
+/// control character) into `out`, as [`decode`] does: its length, or
+/// `None` where `decode` gives `None`.
 ///
 /// The bytes between escapes are copied as they are: if they are not UTF-8,
 /// neither is the output (an escape decodes to whole characters, each
 /// starting with a lead byte, which no broken sequence before it can
 /// absorb), and the caller's check of the output refuses it.
-fn unescape_short(body: &[u8], out: &mut [u8; SHORT]) -> Option<Option<usize>> {
-    if body.len() > SHORT {
-        return Some(None);
-    }
+fn unescape_short(body: &[u8], out: &mut [u8; SHORT]) -> Option<usize> {
     // Each escape is longer than what it decodes to, so the output never
     // passes the input: `len <= at`.
     let (mut at, mut len) = (0, 0);
@@ -333,7 +340,7 @@ fn unescape_short(body: &[u8], out: &mut [u8; SHORT]) -> Option<Option<usize>> {
         at += 1 + used;
         len += c.encode_utf8(out.get_mut(len..)?).len();
     }
-    Some(Some(len))
+    Some(len)
 }
 
 /// Decodes the escapes of a JSON string body (no control character) into

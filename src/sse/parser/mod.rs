@@ -130,7 +130,7 @@ impl Emit for Events {
 /// front of the input, and where in it its type and data lie.
 ///
 /// The block is cut off the input as shared bytes only if a value keeps a
-/// slice of it ([`shared`](Self::shared), [`take`](Self::take)); otherwise
+/// slice of it ([`slice`](Self::slice), [`take`](Self::take)); otherwise
 /// (every value copied inline, or read into something else) it is just
 /// dropped from the input when the block is done: no reference count is
 /// raised and dropped for it.
@@ -138,43 +138,56 @@ pub(crate) struct RawEvent<'b, B: Buffer> {
     buf: &'b mut B,
     /// The block's length at the front of `buf`, its blank line included.
     len: usize,
-    /// The block, once cut off `buf`.
-    shared: Option<Bytes>,
-    /// Whether it was cut off (and then maybe taken).
-    cut: bool,
+    held: Held,
     event_type: Option<Span>,
     data: Data,
     /// Where the block's first field line starts.
     pub(crate) position: Position,
 }
 
+/// Where a dispatched block's bytes are.
+enum Held {
+    /// Still at the front of the input.
+    InInput,
+    /// Cut off the input as shared bytes.
+    Cut(Bytes),
+    /// Handed over ([`RawEvent::take`]).
+    Taken,
+}
+
 impl<B: Buffer> RawEvent<'_, B> {
     /// The block's bytes (empty once [taken](Self::take)).
     #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
-        match &self.shared {
-            Some(bytes) => bytes,
-            None if self.cut => &[],
-            None => &self.buf.as_ref()[..self.len],
+        match &self.held {
+            Held::InInput => &self.buf.as_ref()[..self.len],
+            Held::Cut(bytes) => bytes,
+            Held::Taken => &[],
         }
     }
 
-    /// The block as shared bytes, cut off the input the first time.
+    /// A slice of the block (shared, not copied), which is cut off the
+    /// input the first time.
     #[inline]
-    pub(crate) fn shared(&mut self) -> &Bytes {
-        if !self.cut {
-            self.cut = true;
-            self.shared = Some(self.buf.split_frozen(self.len));
+    pub(crate) fn slice(&mut self, (s, e): Span) -> Bytes {
+        if let Held::InInput = self.held {
+            self.held = Held::Cut(self.buf.split_frozen(self.len));
         }
-        self.shared.get_or_insert_with(Bytes::new)
+        match &self.held {
+            Held::Cut(bytes) => bytes.slice(s..e),
+            Held::InInput | Held::Taken => Bytes::new(),
+        }
     }
 
     /// The block as shared bytes, to keep (its spans are read first: after
     /// this, [`bytes`](Self::bytes) is empty).
     #[inline]
     pub(crate) fn take(&mut self) -> Bytes {
-        self.shared();
-        self.shared.take().unwrap_or_default()
+        match std::mem::replace(&mut self.held, Held::Taken) {
+            Held::InInput => self.buf.split_frozen(self.len),
+            Held::Cut(bytes) => bytes,
+            Held::Taken => Bytes::new(),
+        }
     }
 
     /// The bytes of the `event` field's value, if it has a non-empty one.
@@ -198,7 +211,7 @@ impl<B: Buffer> RawEvent<'_, B> {
     /// The block is done: off the input, if nothing cut it off.
     #[inline]
     fn done(self) {
-        if !self.cut {
+        if let Held::InInput = self.held {
             self.buf.discard(self.len);
         }
     }
@@ -735,8 +748,7 @@ impl Parser {
         let mut block = RawEvent {
             buf,
             len,
-            shared: None,
-            cut: false,
+            held: Held::InInput,
             event_type,
             data,
             position,
@@ -762,7 +774,7 @@ impl Parser {
         if part.len() <= Utf8Bytes::INLINE_MAX {
             return Utf8Bytes::copy_lossy(part);
         }
-        Utf8Bytes::from_utf8_lossy(block.shared().slice(s..e))
+        Utf8Bytes::from_utf8_lossy(block.slice((s, e)))
     }
 
     /// `part` as text, when it lies inside the chunk checked whole (see
