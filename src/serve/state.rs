@@ -329,10 +329,13 @@ impl State {
         });
         let published = inner.wires.len();
         drop(inner);
-        turn.published.send_replace(published);
+        // Stored as finished (evicting past the limits) before anyone can
+        // see the end: a client that sends its next request on receiving
+        // it must find the store as the end left it.
         if let Some(size) = size {
             self.finished(turn, size);
         }
+        turn.published.send_replace(published);
         true
     }
 
@@ -353,8 +356,8 @@ impl State {
         let published = inner.wires.len();
         let response = turn.snapshot(&inner);
         drop(inner);
-        turn.published.send_replace(published);
         self.finished(turn, size);
+        turn.published.send_replace(published);
         response
     }
 
