@@ -86,25 +86,48 @@ where
 {
     type Item = Result<Event, EventStreamError<E>>;
 
+    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        // An event already in the pushed chunks (most calls, in reads
+        // larger than an event) is returned here, small enough to inline
+        // into the caller's loop, so the event is built where the caller
+        // keeps it; pulling more bytes is out of line.
+        match this.decoder.next_event() {
+            Ok(Some(event)) => Poll::Ready(Some(Ok(event))),
+            Err(error) => Poll::Ready(Some(Err(error.into()))),
+            Ok(None) => this.pull(cx),
+        }
+    }
+}
+
+impl<S, E> EventStream<S>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    /// Pulls chunks until an event is complete, the stream ends or the byte
+    /// stream is pending.
+    #[inline(never)]
+    fn pull(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, EventStreamError<E>>>> {
         loop {
-            match this.decoder.next_event() {
-                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
-                Err(error) => return Poll::Ready(Some(Err(error.into()))),
-                Ok(None) if this.inner_done => return Poll::Ready(None),
-                Ok(None) => {}
+            if self.inner_done {
+                return Poll::Ready(None);
             }
-            match Pin::new(&mut this.inner).poll_next(cx) {
+            match Pin::new(&mut self.inner).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(chunk))) => this.decoder.push(chunk),
+                Poll::Ready(Some(Ok(chunk))) => self.decoder.push(chunk),
                 Poll::Ready(Some(Err(error))) => {
                     return Poll::Ready(Some(Err(EventStreamError::Transport(error))));
                 }
                 Poll::Ready(None) => {
-                    this.inner_done = true;
-                    this.decoder.finish();
+                    self.inner_done = true;
+                    self.decoder.finish();
                 }
+            }
+            match self.decoder.next_event() {
+                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
+                Err(error) => return Poll::Ready(Some(Err(error.into()))),
+                Ok(None) => {}
             }
         }
     }
