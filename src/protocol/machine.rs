@@ -609,7 +609,7 @@ impl<'a> Source<'a> {
     pub(crate) fn of(event: &'a sse::Event) -> Self {
         Source {
             position: event.position(),
-            name: event.explicit_type().map(Utf8Bytes::as_str),
+            name: event.explicit_type(),
             data: Some(event.data_text()),
         }
     }

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::Utf8Bytes;
+use super::text::TypeName;
 
 /// Where something starts in a stream: a byte offset and a 1-based line.
 ///
@@ -58,7 +59,7 @@ impl fmt::Display for Position {
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Event {
-    pub(crate) event_type: Option<Utf8Bytes>,
+    pub(crate) event_type: Option<TypeName>,
     pub(crate) data: Utf8Bytes,
     pub(crate) id: Utf8Bytes,
     pub(crate) position: Position,
@@ -68,7 +69,7 @@ impl Event {
     /// An event of type `event_type` (empty means `message`) with `data`,
     /// no id, at [`Position::START`].
     pub fn new(event_type: impl Into<Utf8Bytes>, data: impl Into<Utf8Bytes>) -> Self {
-        let event_type = event_type.into();
+        let event_type = TypeName::from(event_type.into());
         Event {
             event_type: (!event_type.is_empty()).then_some(event_type),
             data: data.into(),
@@ -99,8 +100,15 @@ impl Event {
     /// The `event` field's value, `None` when the event had no (or an empty)
     /// `event` field. A checker uses this to tell an untyped event from one
     /// explicitly named `message`.
-    pub fn explicit_type(&self) -> Option<&Utf8Bytes> {
-        self.event_type.as_ref()
+    #[inline]
+    pub fn explicit_type(&self) -> Option<&str> {
+        self.event_type.as_ref().map(TypeName::as_str)
+    }
+
+    /// The `event` field's value as a shared string (a copy only of the
+    /// short names held inline).
+    pub fn explicit_type_text(&self) -> Option<Utf8Bytes> {
+        self.event_type.clone().map(Utf8Bytes::from)
     }
 
     /// The data: every `data` line's value joined by `\n`. Free: checked to
@@ -145,7 +153,7 @@ impl Event {
 
     /// Takes the event apart: `(explicit type, data, id)`.
     pub fn into_parts(self) -> (Option<Utf8Bytes>, Utf8Bytes, Utf8Bytes) {
-        (self.event_type, self.data, self.id)
+        (self.event_type.map(Utf8Bytes::from), self.data, self.id)
     }
 }
 

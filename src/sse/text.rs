@@ -283,6 +283,55 @@ impl Utf8Bytes {
     }
 }
 
+/// An event type, as an [`Event`](super::Event) holds it: inline up to 30
+/// bytes (every name the agent37 contract uses fits), shared beyond.
+///
+/// One representation, where [`Utf8Bytes`] has two, so it takes 32 bytes
+/// and an `Option` of it too: an event then takes 128 bytes, which the
+/// compiler moves with a few vector moves rather than a call to `memcpy`.
+/// A type name is short and comes from the parser's cache of recent types,
+/// so it never needs the zero-copy slice of the read buffer that data does.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct TypeName(FastStr);
+
+impl TypeName {
+    /// `bytes` as a name, every invalid sequence replaced by U+FFFD.
+    pub(crate) fn copy_lossy(bytes: &[u8]) -> Self {
+        TypeName(FastStr::new(String::from_utf8_lossy(bytes)))
+    }
+
+    #[inline]
+    pub(crate) fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    #[inline]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<Utf8Bytes> for TypeName {
+    fn from(text: Utf8Bytes) -> Self {
+        match text.0 {
+            Repr::Fast(text) => TypeName(text),
+            Repr::Shared(text) => TypeName(FastStr::new(&*text)),
+        }
+    }
+}
+
+impl From<TypeName> for Utf8Bytes {
+    #[inline]
+    fn from(name: TypeName) -> Self {
+        Utf8Bytes(Repr::Fast(name.0))
+    }
+}
+
 impl Default for Utf8Bytes {
     fn default() -> Self {
         Self::new()

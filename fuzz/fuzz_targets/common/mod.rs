@@ -28,7 +28,7 @@ pub struct Outcome {
 
 fn event_item(event: &Event) -> Item {
     Item::Event(
-        event.explicit_type().map(|t| t.as_str().to_owned()),
+        event.explicit_type().map(str::to_owned),
         event.data().to_owned(),
         event.id().to_owned(),
         event.position().offset,

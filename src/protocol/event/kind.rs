@@ -61,7 +61,7 @@ impl EventKind {
     /// outside the table.
     #[inline]
     pub fn of_sse(event: &sse::Event) -> Option<Self> {
-        event.explicit_type().and_then(|name| Self::from_wire(name))
+        event.explicit_type().and_then(Self::from_wire)
     }
 
     /// The event name.

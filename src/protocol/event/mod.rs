@@ -244,8 +244,7 @@ impl ResponseEvent {
             Some(kind) => Self::parse_known(kind, event.data_text()),
             None => Ok(UnknownEvent {
                 name: event
-                    .explicit_type()
-                    .cloned()
+                    .explicit_type_text()
                     .unwrap_or(Utf8Bytes::from_static("message")),
                 data: event.data_text().clone(),
             }

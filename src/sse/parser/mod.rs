@@ -10,6 +10,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memchr;
 
+use super::text::TypeName;
 use super::{DecodeError, Event, Limits, Position, Utf8Bytes};
 
 mod fast;
@@ -56,7 +57,7 @@ impl Buffer for Bytes {
 /// The last few distinct event types, most recent first.
 #[derive(Debug, Default)]
 struct TypeCache {
-    types: Vec<Utf8Bytes>,
+    types: Vec<TypeName>,
 }
 
 impl TypeCache {
@@ -65,7 +66,7 @@ impl TypeCache {
     /// The type whose bytes are `name`: a shared copy from the cache, or a
     /// new one (checked, invalid sequences replaced) that joins it.
     #[inline]
-    fn get(&mut self, name: &[u8]) -> Utf8Bytes {
+    fn get(&mut self, name: &[u8]) -> TypeName {
         match self.types.iter().position(|t| t.as_bytes() == name) {
             Some(0) => self.types[0].clone(),
             Some(at) => {
@@ -78,8 +79,8 @@ impl TypeCache {
     }
 
     #[cold]
-    fn insert(&mut self, name: &[u8]) -> Utf8Bytes {
-        let text = Utf8Bytes::copy_lossy(name);
+    fn insert(&mut self, name: &[u8]) -> TypeName {
+        let text = TypeName::copy_lossy(name);
         if self.types.len() == Self::SIZE {
             self.types.pop();
         }
