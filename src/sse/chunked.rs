@@ -22,6 +22,9 @@ const DEFER_FROM: usize = 4096;
 /// bounded as well as their bytes.
 const MAX_DEFERRED: usize = 32;
 
+/// Room left after a long line for its CRLF's LF and a blank line's CRLF.
+const LINE_END_SLACK: usize = 3;
+
 /// A chunk that holds a second event and has at least this many bytes left
 /// is checked as UTF-8 whole, in one SIMD pass, and the values of its next
 /// events are cut out of it. A chunk of one event (a chunk per server
@@ -212,7 +215,11 @@ impl ChunkDecoder {
             return true;
         }
         let before = self.carry.len();
-        self.carry.reserve(self.deferred_len + take);
+        // Room for the line, plus the few bytes that usually come next (the
+        // LF of a CRLF, the blank line that ends the event), fed one line
+        // at a time: without it they would move the whole line again.
+        self.carry
+            .reserve(self.deferred_len + take + LINE_END_SLACK);
         for deferred in self.deferred.drain(..) {
             self.carry.extend_from_slice(&deferred);
         }
