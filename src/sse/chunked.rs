@@ -64,6 +64,11 @@ pub struct ChunkDecoder {
     chunks: VecDeque<Bytes>,
     /// The start of an event that began in an earlier chunk.
     carry: BytesMut,
+    /// The rest of a chunk that ends inside a long line, kept as it is in
+    /// place of `carry` (which is empty then): the parser has read it all,
+    /// and it is copied into `carry` with the chunks that continue the line
+    /// (`deferred`) when the line ends, at once.
+    parked: Bytes,
     /// Whole chunks that continue the line at the end of `carry`, with no
     /// line end in them, not yet copied: when the line ends they are copied
     /// into `carry` at once, after one reservation of the size they need.
@@ -98,6 +103,7 @@ impl ChunkDecoder {
             parser: Parser::new(limits),
             chunks: VecDeque::new(),
             carry: BytesMut::new(),
+            parked: Bytes::new(),
             deferred: Vec::new(),
             deferred_len: 0,
             defer_from: DEFER_FROM,
@@ -150,7 +156,7 @@ impl ChunkDecoder {
 
     /// Whether nothing is left to decode until the next push: every pushed
     /// byte was read (a partial event waits in the carry buffer, which is
-    /// not empty then), and the end of the stream is not pending.
+    /// not empty then, or parked), and the end of the stream is not pending.
     #[inline]
     pub(crate) fn is_drained(&self) -> bool {
         self.chunks.is_empty() && self.carry.is_empty() && !self.finishing
@@ -163,6 +169,13 @@ impl ChunkDecoder {
                     return Ok(Some(event));
                 }
                 if !self.carry.is_empty() && !self.feed_carry() {
+                    return self.end_of_input(emit);
+                }
+                continue;
+            }
+            if !self.parked.is_empty() {
+                // Read: only more of its line can follow.
+                if !self.feed_carry() {
                     return self.end_of_input(emit);
                 }
                 continue;
@@ -190,8 +203,13 @@ impl ChunkDecoder {
             if chunk.is_empty() {
                 self.chunks.pop_front();
             } else if matches!(event, Ok(None)) {
-                // The chunk ends inside an event: keep its start.
-                self.carry.extend_from_slice(chunk);
+                // The chunk ends inside an event: keep its start, as it is
+                // if it is long (a long line goes on), else copied.
+                if chunk.len() >= self.defer_from {
+                    self.parked = std::mem::take(chunk);
+                } else {
+                    self.carry.extend_from_slice(chunk);
+                }
                 self.chunks.pop_front();
             }
             if let Some(event) = event? {
@@ -214,12 +232,13 @@ impl ChunkDecoder {
         if found.is_none() && self.defer() {
             return true;
         }
-        let before = self.carry.len();
         // Room for the line, plus the few bytes that usually come next (the
         // LF of a CRLF, the blank line that ends the event), fed one line
         // at a time: without it they would move the whole line again.
         self.carry
-            .reserve(self.deferred_len + take + LINE_END_SLACK);
+            .reserve(self.parked.len() + self.deferred_len + take + LINE_END_SLACK);
+        self.unpark();
+        let before = self.carry.len();
         for deferred in self.deferred.drain(..) {
             self.carry.extend_from_slice(&deferred);
         }
@@ -239,6 +258,15 @@ impl ChunkDecoder {
         true
     }
 
+    /// Copies the parked chunk, if any, into the empty carry buffer, which
+    /// becomes the parser's buffer again.
+    fn unpark(&mut self) {
+        if !self.parked.is_empty() {
+            self.carry.extend_from_slice(&self.parked);
+            self.parked = Bytes::new();
+        }
+    }
+
     /// Holds the front chunk, which has no line end, in `deferred` instead
     /// of copying it into the carry buffer, when that changes nothing the
     /// parser reports, or when: the chunk is large, and the parser has room
@@ -254,7 +282,7 @@ impl ChunkDecoder {
             || self.deferred.len() >= MAX_DEFERRED
             // At the end of the input the parser must see every byte.
             || self.finishing
-            || held > self.parser.room(self.carry.len())
+            || held > self.parser.room(self.carry.len() + self.parked.len())
         {
             return false;
         }
@@ -274,6 +302,7 @@ impl ChunkDecoder {
                 return self.decode_next(emit);
             }
             self.done = true;
+            self.unpark();
             self.parser.finish(&mut self.carry);
         }
         Ok(None)
@@ -315,6 +344,7 @@ impl ChunkDecoder {
     /// allocation alive.)
     pub fn buffered_len(&self) -> usize {
         self.carry.capacity()
+            + self.parked.len()
             + self.deferred_len
             + self.chunks.iter().map(Bytes::len).sum::<usize>()
     }
@@ -395,14 +425,16 @@ mod tests {
     /// Everything a decoder reports for `chunks`, push by push: events and
     /// limit errors (errors by their text, which names the position), a
     /// mark after each push, then the discarded tail and the end position;
-    /// and how many chunks it held at most. `hold` turns holding on.
-    fn report(chunks: &[&[u8]], limits: Limits, hold: bool) -> (Vec<String>, usize) {
+    /// how many chunks it held at most, and whether it parked one. `hold`
+    /// turns holding and parking on.
+    fn report(chunks: &[&[u8]], limits: Limits, hold: bool) -> (Vec<String>, usize, bool) {
         let mut decoder = ChunkDecoder::with_limits(limits);
         if !hold {
             decoder.defer_from = usize::MAX;
         }
         let mut seen = Vec::new();
         let mut most_held = 0;
+        let mut parked = false;
         let drain = |decoder: &mut ChunkDecoder, seen: &mut Vec<String>| loop {
             match decoder.next_event() {
                 Ok(Some(event)) => seen.push(format!(
@@ -428,8 +460,9 @@ mod tests {
             drain(&mut decoder, &mut seen);
             seen.push("|".to_owned());
             most_held = most_held.max(decoder.deferred.len());
+            parked |= !decoder.parked.is_empty();
             // Held, whether copied or not: no more than the limits allow.
-            let held = decoder.carry.len() + decoder.deferred_len;
+            let held = decoder.carry.len() + decoder.parked.len() + decoder.deferred_len;
             let most = limits.max_event_bytes.max(limits.max_line_bytes) + 1;
             assert!(held <= most, "{held} bytes held");
         }
@@ -440,7 +473,7 @@ mod tests {
             decoder.incomplete(),
             decoder.end_position()
         ));
-        (seen, most_held)
+        (seen, most_held, parked)
     }
 
     #[test]
@@ -469,6 +502,7 @@ mod tests {
         stream.extend_from_slice(b"data: ");
         stream.extend(std::iter::repeat_n(b'z', 12_000));
         let mut most_held = 0;
+        let mut parked = false;
         for limits in [
             Limits::default(),
             Limits::default().max_event_bytes(5020),
@@ -480,14 +514,32 @@ mod tests {
                 for offset in [0, 1, 700, 2500] {
                     let mut chunks: Vec<&[u8]> = vec![&stream[..offset]];
                     chunks.extend(stream[offset..].chunks(size));
-                    let (held, most) = report(&chunks, limits, true);
-                    let (copied, _) = report(&chunks, limits, false);
+                    let (held, most, any_parked) = report(&chunks, limits, true);
+                    let (copied, ..) = report(&chunks, limits, false);
                     assert_eq!(held, copied, "{limits:?} {size} {offset}");
                     most_held = most_held.max(most);
+                    parked |= any_parked;
                 }
             }
         }
         assert!(most_held >= 4, "chunks were held: at most {most_held}");
+        assert!(parked, "a chunk's rest was parked");
+    }
+
+    #[test]
+    fn a_long_rest_parked_at_the_end_is_discarded_as_if_copied() {
+        // A chunk whose rest (a line of 5 KiB that never ends) is parked,
+        // then the end of the stream, with or without a blank line first.
+        let mut stream = b"data: a\n\n".to_vec();
+        stream.extend_from_slice(b"data: ");
+        stream.extend(std::iter::repeat_n(b'y', 5000));
+        for tail in [&b""[..], b"\n", b"\n\n"] {
+            let chunks = [&stream[..], tail];
+            let (held, _, parked) = report(&chunks, Limits::default(), true);
+            let (copied, ..) = report(&chunks, Limits::default(), false);
+            assert!(parked, "{tail:?}");
+            assert_eq!(held, copied, "{tail:?}");
+        }
     }
 
     fn end_of(chunks: &[&[u8]]) -> Position {
