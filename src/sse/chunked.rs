@@ -14,7 +14,9 @@ const CARRY_STEP: usize = 64 * 1024;
 
 /// A chunk of at least this many bytes that holds no line end, arriving
 /// while a long line is being carried, is held as it is rather than copied
-/// (see [`ChunkDecoder::defer`]); smaller ones are copied at once.
+/// (see [`ChunkDecoder::defer`]), and so is the rest of a chunk that ends
+/// inside an event when it is this long and at least half the chunk (see
+/// `parked`); smaller ones are copied at once.
 const DEFER_FROM: usize = 4096;
 
 /// At most this many chunks are held: a held chunk keeps its whole
@@ -64,16 +66,18 @@ pub struct ChunkDecoder {
     chunks: VecDeque<Bytes>,
     /// The start of an event that began in an earlier chunk.
     carry: BytesMut,
-    /// The rest of a chunk that ends inside a long line, kept as it is in
-    /// place of `carry` (which is empty then): the parser has read it all,
-    /// and it is copied into `carry` with the chunks that continue the line
-    /// (`deferred`) when the line ends, at once.
+    /// The rest of a chunk that ends inside an event (at least
+    /// [`DEFER_FROM`] bytes, and half the chunk, so that it pins no much
+    /// larger allocation), kept as it is in place of `carry`, which is
+    /// empty then: the parser has read it all, and it is copied into
+    /// `carry`, with the chunks that continue its last line (`deferred`),
+    /// when more than that line's continuation arrives.
     parked: Bytes,
-    /// Whole chunks that continue the line at the end of `carry`, with no
-    /// line end in them, not yet copied: when the line ends they are copied
-    /// into `carry` at once, after one reservation of the size they need.
-    /// A long event is so copied once, not again each time the carry
-    /// buffer grows.
+    /// Whole chunks that continue the line at the end of `carry` (or
+    /// `parked`), with no line end in them, not yet copied: when the line
+    /// ends they are copied into `carry` at once, after one reservation of
+    /// the size they need. A long event is so copied once, not again each
+    /// time the carry buffer grows.
     deferred: Vec<Bytes>,
     /// Their total length.
     deferred_len: usize,
@@ -174,7 +178,7 @@ impl ChunkDecoder {
                 continue;
             }
             if !self.parked.is_empty() {
-                // Read: only more of its line can follow.
+                // Read to its end: what comes next continues its last line.
                 if !self.feed_carry() {
                     return self.end_of_input(emit);
                 }
@@ -204,8 +208,13 @@ impl ChunkDecoder {
                 self.chunks.pop_front();
             } else if matches!(event, Ok(None)) {
                 // The chunk ends inside an event: keep its start, as it is
-                // if it is long (a long line goes on), else copied.
-                if chunk.len() >= self.defer_from {
+                // if it is long and most of the chunk (a long line goes on),
+                // else copied.
+                let pushed = self
+                    .current
+                    .as_ref()
+                    .map_or(0, |range| range.end - range.start);
+                if chunk.len() >= self.defer_from && chunk.len() * 2 >= pushed {
                     self.parked = std::mem::take(chunk);
                 } else {
                     self.carry.extend_from_slice(chunk);
@@ -339,9 +348,10 @@ impl ChunkDecoder {
     /// Bytes held: pushed chunks not yet parsed, and the carry buffer's
     /// capacity. The limits bound the carry buffer whatever the input; the
     /// chunks are what the caller pushed and has not yet taken events from.
-    /// (Up to 32 chunks of a long line may be held uncopied, within the
-    /// limits; each is counted by its length, though it keeps its whole
-    /// allocation alive.)
+    /// (Up to 32 chunks of a long line, and the rest of the chunk it
+    /// started in, may be held uncopied, within the limits; each is counted
+    /// by its length, though it keeps its whole allocation alive: a rest is
+    /// held only when it is at least half the chunk pushed.)
     pub fn buffered_len(&self) -> usize {
         self.carry.capacity()
             + self.parked.len()
@@ -539,6 +549,27 @@ mod tests {
             let (copied, ..) = report(&chunks, Limits::default(), false);
             assert!(parked, "{tail:?}");
             assert_eq!(held, copied, "{tail:?}");
+        }
+    }
+
+    #[test]
+    fn a_long_rest_is_parked_only_when_it_is_most_of_its_chunk() {
+        // The same 5 KiB unfinished line at the end of a chunk of its own
+        // size, then of a chunk twenty times larger: parked, then copied,
+        // so the large chunk is not kept alive for its last few KiB.
+        let mut line = b"data: ".to_vec();
+        line.extend(std::iter::repeat_n(b'x', 5000));
+        let mut big = b"data: small event\n\n".repeat(5000);
+        big.extend_from_slice(&line);
+        for (chunk, parks) in [(line.clone(), true), (big, false)] {
+            let mut decoder = ChunkDecoder::new();
+            decoder.push(Bytes::from(chunk));
+            while decoder.next_event().unwrap().is_some() {}
+            assert_eq!(!decoder.parked.is_empty(), parks);
+            assert_eq!(decoder.carry.len() + decoder.parked.len(), line.len());
+            decoder.push(Bytes::from_static(b"\n\n"));
+            let event = decoder.next_event().unwrap().expect("the line's event");
+            assert_eq!(event.data().len(), 5000);
         }
     }
 

@@ -107,7 +107,7 @@ impl Event {
 
     /// The `event` field's value as a shared string (a copy only of the
     /// short names held inline).
-    pub fn explicit_type_text(&self) -> Option<Utf8Bytes> {
+    pub(crate) fn explicit_type_text(&self) -> Option<Utf8Bytes> {
         self.event_type.clone().map(Utf8Bytes::from)
     }
 
