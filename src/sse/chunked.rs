@@ -207,23 +207,31 @@ impl ChunkDecoder {
             if chunk.is_empty() {
                 self.chunks.pop_front();
             } else if matches!(event, Ok(None)) {
-                // The chunk ends inside an event: keep its start, as it is
-                // if it is long and most of the chunk (a long line goes on),
-                // else copied.
-                let pushed = self
-                    .current
-                    .as_ref()
-                    .map_or(0, |range| range.end - range.start);
-                if chunk.len() >= self.defer_from && chunk.len() * 2 >= pushed {
-                    self.parked = std::mem::take(chunk);
-                } else {
-                    self.carry.extend_from_slice(chunk);
-                }
-                self.chunks.pop_front();
+                self.keep_rest();
             }
             if let Some(event) = event? {
                 return Ok(Some(event));
             }
+        }
+    }
+
+    /// The front chunk ends inside an event: keeps its rest (the event's
+    /// start), as it is if it is long and most of the chunk (a long line
+    /// goes on), else copied. Once a chunk at most, so out of the loop.
+    #[cold]
+    #[inline(never)]
+    fn keep_rest(&mut self) {
+        let Some(mut rest) = self.chunks.pop_front() else {
+            return;
+        };
+        let pushed = self
+            .current
+            .as_ref()
+            .map_or(0, |range| range.end - range.start);
+        if rest.len() >= self.defer_from && rest.len() * 2 >= pushed {
+            self.parked = std::mem::take(&mut rest);
+        } else {
+            self.carry.extend_from_slice(&rest);
         }
     }
 
