@@ -375,12 +375,14 @@ fn codec_path_allocates_at_most_once_per_read_on_deltas() {
     }
 }
 
-/// Multi-line data is joined once, into one buffer of the exact size; and
-/// the counter itself works, since it sees that one allocation per event.
-/// A read that holds several events is checked as UTF-8 whole once (one
-/// small shared handle): at most one more allocation per read.
+/// Multi-line data is joined once, into one buffer of the exact size (and
+/// from 256 bytes on, checked with SIMD and held behind one small shared
+/// handle): one or two allocations per event, not one per line; and the
+/// counter itself works, since it sees them. A read that holds several
+/// events is checked as UTF-8 whole once (one more handle): at most one
+/// more allocation per read.
 #[test]
-fn multi_line_data_is_joined_with_one_allocation() {
+fn multi_line_data_is_joined_once() {
     let corpus = corpus::multiline();
     for chunking in [Chunking::Writes, Chunking::Read(4096)] {
         let measure = chunked(&corpus, chunking);
@@ -395,7 +397,7 @@ fn multi_line_data_is_joined_with_one_allocation() {
         let per_event = measure.per_event();
         assert!(
             // Plus, once, the cached event type's first share.
-            (0.99..=1.001 + extra).contains(&per_event),
+            (0.99..=2.001 + extra).contains(&per_event),
             "{chunking}: {per_event:.4} allocations per multi-line event"
         );
     }
