@@ -221,7 +221,7 @@ impl ChunkDecoder {
     #[cold]
     #[inline(never)]
     fn keep_rest(&mut self) {
-        let Some(mut rest) = self.chunks.pop_front() else {
+        let Some(rest) = self.chunks.pop_front() else {
             return;
         };
         let pushed = self
@@ -229,7 +229,7 @@ impl ChunkDecoder {
             .as_ref()
             .map_or(0, |range| range.end - range.start);
         if rest.len() >= self.defer_from && rest.len() * 2 >= pushed {
-            self.parked = std::mem::take(&mut rest);
+            self.parked = rest;
         } else {
             self.carry.extend_from_slice(&rest);
         }
