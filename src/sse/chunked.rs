@@ -24,7 +24,8 @@ const DEFER_FROM: usize = 4096;
 /// bounded as well as their bytes.
 const MAX_DEFERRED: usize = 32;
 
-/// Room left after a long line for its CRLF's LF and a blank line's CRLF.
+/// Room reserved past a line fed into the carry buffer, for its CRLF's LF and
+/// a blank line's CRLF, which arrive in the next feeds.
 const LINE_END_SLACK: usize = 3;
 
 /// A chunk that holds a second event and has at least this many bytes left
